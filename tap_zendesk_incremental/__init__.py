@@ -1,0 +1,1 @@
+"""Singer tap for Zendesk Support tickets, built on the Meltano Singer SDK."""

@@ -1,0 +1,352 @@
+"""Base stream for Zendesk: host, authentication, pacing, retries and errors."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import re
+import typing as t
+from functools import cached_property
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+import backoff
+import msgspec
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.streams import RESTStream
+from typing_extensions import override
+
+from tap_zendesk_incremental import pacing, settings
+from tap_zendesk_incremental.auth import APITokenAuth, BearerTokenAuth, ZendeskAuth
+from tap_zendesk_incremental.oauth import build_oauth
+from tap_zendesk_incremental.errors import (
+    CredentialsError,
+    ExportShapeError,
+    ZendeskAPIError,
+)
+
+if t.TYPE_CHECKING:
+    from backoff._typing import Details
+    from singer_sdk.helpers.types import Context
+
+RETRY_AFTER_DEFAULT_SECONDS = 60.0
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 60.0
+_FIRST_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_TOO_RECENT = re.compile(r"too recent start_time", re.IGNORECASE)
+
+_RETRIED_ERRORS = (
+    RetriableAPIError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class CaughtUpError(Exception):
+    """Zendesk answered that ``start_time`` is too recent: nothing more to export."""
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Read a ``Retry-After`` header as seconds to wait.
+
+    Accepts whole or decimal seconds, an HTTP date, and the malformed lists seen
+    from Zendesk such as ``50, 53``, of which the first number counts.
+    """
+    if not value or not value.strip():
+        return None
+    match = _FIRST_NUMBER.match(value.strip())
+    if match:
+        return float(match.group())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - now, 0.0)
+
+
+def error_summary(response: requests.Response) -> str:
+    """Extract Zendesk's error envelope from a response, without its raw body.
+
+    Zendesk uses ``{"error", "description"}``, a nested ``{"error": {"title",
+    "message"}}`` on some 403s, and ``error_description`` for OAuth errors.
+    """
+    try:
+        body = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
+        return response.reason or ""
+    if not isinstance(body, dict):
+        return response.reason or ""
+    error = body.get("error")
+    if isinstance(error, dict):
+        parts = [error.get("title"), error.get("message")]
+    else:
+        parts = [error, body.get("description") or body.get("error_description")]
+    text = ": ".join(str(part) for part in parts if part)
+    return text[:300] or response.reason or ""
+
+
+def safe_url(url: str) -> str:
+    """Return a URL without any user info, for messages."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{netloc}{parts.path}{query}"
+
+
+class ZendeskStream(RESTStream):
+    """A Zendesk Support API stream.
+
+    Every request goes through one :class:`~tap_zendesk_incremental.pacing.RequestPacer`
+    shared by the tap's streams, so the per-minute limit holds across them and every
+    wait is logged. Retries (429, 5xx, connection errors, timeouts, cut-off bodies)
+    use the backoff hooks; :meth:`validate_response` only classifies responses.
+    """
+
+    allow_redirects = False
+
+    @override
+    @property
+    def url_base(self) -> str:
+        api_url = self.config.get("api_url")
+        if api_url:
+            return str(api_url).rstrip("/")
+        return f"https://{self.config['subdomain']}.zendesk.com"
+
+    @override
+    @property
+    def http_headers(self) -> dict:
+        return {"Accept": "application/json"}
+
+    @override
+    @property
+    def user_agent(self) -> str:
+        return self.config.get("user_agent") or (
+            f"{self.tap_name}/{self._tap.plugin_version}"
+        )
+
+    @override
+    @property
+    def timeout(self) -> int:
+        return self.config.get("request_timeout", 300)
+
+    @override
+    @property
+    def authenticator(self) -> ZendeskAuth:
+        return self.zendesk_auth
+
+    @cached_property
+    def zendesk_auth(self) -> ZendeskAuth:
+        """The authenticator of the configured method, shared by the tap's streams."""
+        shared = getattr(self._tap, "zendesk_auth", None)
+        if shared is None:
+            shared = self._build_auth()
+            self._tap.zendesk_auth = shared
+        return shared
+
+    def _build_auth(self) -> ZendeskAuth:
+        method = settings.auth_method(self.config)
+        if method == "api_token":
+            return APITokenAuth(
+                self.url_base, self.config["email"], self.config["api_token"]
+            )
+        if method == "access_token":
+            return BearerTokenAuth(self.url_base, self.config["access_token"])
+        return build_oauth(
+            method, self.url_base, self.config, requests.Session(), float(self.timeout)
+        )
+
+    @cached_property
+    def pacer(self) -> pacing.RequestPacer:
+        """The request pacer, shared by the tap's streams."""
+        shared = getattr(self._tap, "pacer", None)
+        if shared is None:
+            shared = pacing.RequestPacer(
+                self.config.get("max_requests_per_minute", 10), self.logger
+            )
+            self._tap.pacer = shared
+        return shared
+
+    def fetch_json(self, url: str, params: dict | None = None) -> dict:
+        """Send one GET to Zendesk with retries and return the decoded JSON object.
+
+        Raises:
+            CaughtUpError: If Zendesk answered that ``start_time`` is too recent.
+            ZendeskAPIError: If the retries ran out.
+        """
+        request = self.build_prepared_request(
+            method="GET", url=url, params=params or {}, headers=self.http_headers
+        )
+        self._tries = 0
+        try:
+            return self.request_decorator(self._fetch_once)(request, None)
+        except _RETRIED_ERRORS as exc:
+            description = _describe_failure(exc)
+            msg = (
+                f"Request failed after {self._tries} tries: {description} for GET "
+                f"{safe_url(request.url or url)}. The last STATE message is exact: "
+                "the next run resumes from it."
+            )
+            raise ZendeskAPIError(msg) from None
+
+    def _fetch_once(
+        self, request: requests.PreparedRequest, context: Context | None
+    ) -> dict:
+        self._tries += 1
+        self.pacer.wait_turn()
+        response = self._request(request, context)
+        try:
+            body = msgspec.json.decode(response.content)
+        except msgspec.DecodeError:
+            msg = "incomplete or invalid JSON body"
+            raise RetriableAPIError(msg, response) from None
+        if not isinstance(body, dict):
+            msg = f"expected a JSON object from {safe_url(request.url or '')}"
+            raise ExportShapeError(msg)
+        return body
+
+    @override
+    def _request(
+        self, prepared_request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        response = self._send(prepared_request)
+        if (
+            response.status_code == HTTPStatus.UNAUTHORIZED
+            and self.zendesk_auth.renew()
+        ):
+            self.logger.info("Access token rejected; retrying once with a new one")
+            response = self._send(prepared_request)
+        self.pacer.observe(response.headers.get("X-Rate-Limit-Remaining"))
+        self.validate_response(response)
+        return response
+
+    def _send(self, prepared_request: requests.PreparedRequest) -> requests.Response:
+        authenticated = self.zendesk_auth(prepared_request)
+        response = self.requests_session.send(
+            authenticated, timeout=self.timeout, allow_redirects=False
+        )
+        self._write_request_duration_log(
+            endpoint=self.path or "", response=response, context=None, extra_tags=None
+        )
+        return response
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
+            return
+        summary = error_summary(response)
+        url = safe_url(response.url)
+        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            msg = f"HTTP {status} {summary}".rstrip()
+            raise RetriableAPIError(msg, response)
+        if status in {HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY} and (
+            _TOO_RECENT.search(summary)
+        ):
+            raise CaughtUpError(summary)
+        raise self._fatal_error(status, summary, url, response)
+
+    def _fatal_error(
+        self, status: int, summary: str, url: str, response: requests.Response
+    ) -> Exception:
+        method = self.zendesk_auth.method
+        if HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
+            target = safe_url(response.headers.get("Location", "")) or "elsewhere"
+            msg = (
+                f"Zendesk redirected GET {url} to {target} (HTTP {status}); the tap "
+                "does not follow redirects with credentials: check `subdomain` and "
+                "`api_url`."
+            )
+            return ZendeskAPIError(msg)
+        if status == HTTPStatus.UNAUTHORIZED:
+            msg = (
+                f"Zendesk rejected the credentials (HTTP 401 {summary}) of "
+                f"authentication method {method}: check the configured credentials "
+                "and that the token has not expired or been revoked."
+            )
+            return CredentialsError(msg)
+        if status == HTTPStatus.FORBIDDEN:
+            msg = (
+                f"Zendesk denied access to GET {url} (HTTP 403 {summary}): the "
+                "incremental export needs an admin user, and an OAuth token needs "
+                "the `read` scope."
+            )
+            return CredentialsError(msg)
+        if status == HTTPStatus.NOT_FOUND:
+            msg = (
+                f"Zendesk answered HTTP 404 {summary} for GET {url}: check "
+                "`subdomain` (acme for acme.zendesk.com) or `api_url`."
+            )
+            return ZendeskAPIError(msg)
+        msg = f"Zendesk rejected GET {url} with HTTP {status} {summary}".rstrip() + "."
+        return ZendeskAPIError(msg)
+
+    @override
+    def request_decorator(self, func: t.Callable) -> t.Callable:
+        return backoff.on_exception(
+            self.backoff_wait_generator,
+            _RETRIED_ERRORS,
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=None,
+            logger=None,
+        )(func)
+
+    @override
+    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
+        return self.backoff_runtime(value=self._schedule_retry)
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries", 8)) + 1
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        exc = details.get("exception")
+        self.logger.warning(
+            "Retrying after try %d of %d: %s",
+            details.get("tries"),
+            self.backoff_max_tries(),
+            _describe_failure(exc),
+        )
+
+    def _schedule_retry(self, exc: Exception) -> float:
+        """Compute the wait before the next try and hand it to the pacer.
+
+        The pacer sleeps before the next request, so backoff itself waits zero.
+        """
+        response = getattr(exc, "response", None)
+        retry_after = None
+        if response is not None:
+            retry_after = parse_retry_after(
+                response.headers.get("Retry-After"), self.pacer.clock.time()
+            )
+        if retry_after is None and response is not None and response.status_code == (
+            HTTPStatus.TOO_MANY_REQUESTS
+        ):
+            retry_after = RETRY_AFTER_DEFAULT_SECONDS
+        if retry_after is None:
+            ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** self._tries)
+            retry_after = random.uniform(ceiling / 2, ceiling)  # noqa: S311
+            reason = f"backing off after {_describe_failure(exc)}"
+        else:
+            reason = f"Zendesk asked to retry after {retry_after:g} s"
+        self.pacer.defer(retry_after, reason)
+        return 0.0
+
+
+def _describe_failure(exc: BaseException | None) -> str:
+    if isinstance(exc, RetriableAPIError):
+        return str(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "request timed out"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "connection closed before the whole body arrived"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection error"
+    return type(exc).__name__
+
