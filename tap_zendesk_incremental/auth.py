@@ -93,4 +93,3 @@ class BearerTokenAuth(ZendeskAuth):
     def authorization(self) -> str:
         """Return the Bearer Authorization header value."""
         return self._header
-

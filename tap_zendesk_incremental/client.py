@@ -6,6 +6,7 @@ import email.utils
 import random
 import re
 import typing as t
+from dataclasses import dataclass
 from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -14,19 +15,23 @@ import backoff
 import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers._util import utc_now
+from singer_sdk.singerlib.messages import RecordMessage
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
 from tap_zendesk_incremental import pacing, settings
 from tap_zendesk_incremental.auth import APITokenAuth, BearerTokenAuth, ZendeskAuth
-from tap_zendesk_incremental.oauth import build_oauth
 from tap_zendesk_incremental.errors import (
     CredentialsError,
     ExportShapeError,
     ZendeskAPIError,
 )
+from tap_zendesk_incremental.oauth import build_oauth
 
 if t.TYPE_CHECKING:
+    import datetime
+
     from backoff._typing import Details
     from singer_sdk.helpers.types import Context
 
@@ -98,6 +103,21 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}{query}"
 
 
+@dataclass(frozen=True, slots=True)
+class RecordPlan:
+    """What a record needs before it is written, worked out once per schema.
+
+    Records decoded from Zendesk's JSON already have the declared JSON types, so
+    the per-record type conformance of the SDK has nothing to change as long as a
+    record carries only declared properties. Records with new properties take the
+    SDK's path, which drops them and logs a warning.
+    """
+
+    known: frozenset[str]
+    deselected: tuple[str, ...]
+    fast: bool
+
+
 class ZendeskStream(RESTStream):
     """A Zendesk Support API stream.
 
@@ -108,6 +128,46 @@ class ZendeskStream(RESTStream):
     """
 
     allow_redirects = False
+    extracted_at: datetime.datetime | None = None
+
+    @cached_property
+    def record_plan(self) -> RecordPlan:
+        """The per-schema plan for writing this stream's records."""
+        properties = self.schema["properties"]
+        mask = self.mask
+        deselected = tuple(
+            name for name in properties if not mask[("properties", name)]
+        )
+        nested_deselected = any(
+            len(breadcrumb) > 2 and not selected  # noqa: PLR2004
+            for breadcrumb, selected in mask.items()
+        )
+        return RecordPlan(
+            known=frozenset(properties),
+            deselected=deselected,
+            fast=not nested_deselected,
+        )
+
+    @override
+    def _generate_record_messages(
+        self, record: dict
+    ) -> t.Generator[RecordMessage, None, None]:
+        plan = self.record_plan
+        if not plan.fast or not plan.known.issuperset(record):
+            yield from super()._generate_record_messages(record)
+            return
+        for name in plan.deselected:
+            record.pop(name, None)
+        extracted_at = self.extracted_at or utc_now()
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=extracted_at,
+                )
 
     @override
     @property
@@ -199,6 +259,7 @@ class ZendeskStream(RESTStream):
         self._tries += 1
         self.pacer.wait_turn()
         response = self._request(request, context)
+        self.extracted_at = utc_now()
         try:
             body = msgspec.json.decode(response.content)
         except msgspec.DecodeError:
@@ -241,7 +302,10 @@ class ZendeskStream(RESTStream):
             return
         summary = error_summary(response)
         url = safe_url(response.url)
-        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        if (
+            status == HTTPStatus.TOO_MANY_REQUESTS
+            or status >= HTTPStatus.INTERNAL_SERVER_ERROR
+        ):
             msg = f"HTTP {status} {summary}".rstrip()
             raise RetriableAPIError(msg, response)
         if status in {HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY} and (
@@ -325,12 +389,14 @@ class ZendeskStream(RESTStream):
             retry_after = parse_retry_after(
                 response.headers.get("Retry-After"), self.pacer.clock.time()
             )
-        if retry_after is None and response is not None and response.status_code == (
-            HTTPStatus.TOO_MANY_REQUESTS
+        if (
+            retry_after is None
+            and response is not None
+            and response.status_code == (HTTPStatus.TOO_MANY_REQUESTS)
         ):
             retry_after = RETRY_AFTER_DEFAULT_SECONDS
         if retry_after is None:
-            ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** self._tries)
+            ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**self._tries)
             retry_after = random.uniform(ceiling / 2, ceiling)  # noqa: S311
             reason = f"backing off after {_describe_failure(exc)}"
         else:
@@ -349,4 +415,3 @@ def _describe_failure(exc: BaseException | None) -> str:
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "connection error"
     return type(exc).__name__
-

@@ -22,7 +22,7 @@ from tap_zendesk_incremental.errors import CredentialsError
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
-TOKEN_PATH = "/oauth/tokens"
+TOKEN_PATH = "/oauth/tokens"  # noqa: S105 (a URL path, not a secret)
 RENEW_MARGIN_SECONDS = 60.0
 TOKEN_TRIES = 3
 
@@ -35,6 +35,7 @@ class OAuthAuth(ZendeskAuth):
         base_url: str,
         client_id: str,
         client_secret: str,
+        *,
         session: requests.Session,
         timeout: float,
         refresh_token: str | None = None,
@@ -56,7 +57,7 @@ class OAuthAuth(ZendeskAuth):
         self._expires_at = 0.0
 
     def authorization(self) -> str:
-        """Return a Bearer header value, renewing the token when it is about to expire."""
+        """Return a Bearer header value, renewing a token about to expire."""
         if self._access_token is None or self._expiring():
             self._obtain()
         return f"Bearer {self._access_token}"
@@ -75,7 +76,10 @@ class OAuthAuth(ZendeskAuth):
             "client_secret": self._client_secret,
         }
         if self._refresh_token:
-            payload |= {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+            payload |= {
+                "grant_type": "refresh_token",
+                "refresh_token": self._refresh_token,
+            }
         else:
             payload |= {"grant_type": "client_credentials", "scope": "read"}
         body = self._post_token_request(payload)
@@ -168,13 +172,15 @@ def build_oauth(
     timeout: float,
 ) -> OAuthAuth:
     """Create the OAuth authenticator of the configured grant."""
-    refresh = config.get("oauth_refresh_token") if method == "oauth_refresh_token" else None
+    refresh = (
+        config.get("oauth_refresh_token") if method == "oauth_refresh_token" else None
+    )
     return OAuthAuth(
         base_url,
         config["oauth_client_id"],
         config["oauth_client_secret"],
-        session,
-        timeout,
+        session=session,
+        timeout=timeout,
         refresh_token=refresh or None,
         token_file=config.get("oauth_refresh_token_file") or None,
     )

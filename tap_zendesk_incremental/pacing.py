@@ -8,9 +8,11 @@ a virtual clock.
 from __future__ import annotations
 
 import collections
-import logging
 import time
 import typing as t
+
+if t.TYPE_CHECKING:
+    import logging
 
 WINDOW_SECONDS = 60.0
 # Waits end this much after the window frees, so that a request never lands on
@@ -33,11 +35,11 @@ class Clock(t.Protocol):
 class SystemClock:
     """The real clock."""
 
-    def time(self) -> float:  # noqa: PLR6301
+    def time(self) -> float:
         """Return ``time.time()``."""
         return time.time()
 
-    def sleep(self, seconds: float) -> None:  # noqa: PLR6301
+    def sleep(self, seconds: float) -> None:
         """Call ``time.sleep``."""
         time.sleep(seconds)
 
@@ -99,7 +101,9 @@ class RequestPacer:
         waited = 0.0
         if until > now:
             waited = until - now
-            self.logger.warning("Waiting %.1f s before the next request: %s", waited, reason)
+            self.logger.warning(
+                "Waiting %.1f s before the next request: %s", waited, reason
+            )
             self.clock.sleep(waited)
             self.total_wait += waited
 

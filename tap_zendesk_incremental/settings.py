@@ -196,9 +196,7 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 SECRET_SETTINGS = frozenset(
-    name
-    for name, schema in CONFIG_SCHEMA["properties"].items()
-    if schema.get("secret")
+    name for name, schema in CONFIG_SCHEMA["properties"].items() if schema.get("secret")
 )
 
 AUTH_METHODS = {
@@ -308,13 +306,9 @@ def _check_types(config: t.Mapping[str, t.Any]) -> list[str]:
     errors = []
     for key, schema in CONFIG_SCHEMA["properties"].items():
         value = config.get(key)
-        type_name = next(
-            name for name in schema["type"] if name != "null"
-        )
+        type_name = next(name for name in schema["type"] if name != "null")
         wrong_bool = isinstance(value, bool) and type_name in {"integer", "number"}
-        if value is None or (
-            isinstance(value, expected[type_name]) and not wrong_bool
-        ):
+        if value is None or (isinstance(value, expected[type_name]) and not wrong_bool):
             continue
         errors.append(
             f"Invalid setting `{key}` = {_shown(key, value)}: expected a {type_name}."
@@ -329,9 +323,9 @@ def _check_host(config: t.Mapping[str, t.Any]) -> list[str]:
     if is_set(config, "subdomain") and isinstance(subdomain, str):
         if not _SUBDOMAIN.match(subdomain):
             errors.append(
-                f"Invalid setting `subdomain` = {subdomain!r}: set only the "
+                f"Invalid setting `subdomain` = {subdomain!r}: expected only the "
                 "account's subdomain label, such as 'acme' for acme.zendesk.com "
-                "(letters, digits and hyphens; no scheme, dots or spaces)."
+                "(letters, digits and hyphens, without scheme, dots or spaces)."
             )
     elif not is_set(config, "api_url"):
         errors.append(
@@ -353,8 +347,8 @@ def _api_url_problem(api_url: str) -> str | None:
         return "expected a base URL without credentials, query or fragment."
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         return (
-            "plain http:// is accepted only for loopback hosts (127.0.0.1, ::1, "
-            "localhost); use https://."
+            "expected https://, because plain http:// is accepted only for "
+            "loopback hosts (127.0.0.1, ::1, localhost)."
         )
     return None
 
@@ -391,7 +385,8 @@ def _check_dates(config: t.Mapping[str, t.Any]) -> list[str]:
                 f"Invalid setting `{key}` = {value!r}: expected an ISO 8601 date or "
                 "datetime such as 2024-01-31 or 2024-01-31T12:00:00Z."
             )
-    if len(parsed) == 2 and parsed["end_date"] <= parsed["start_date"]:
+    window = (parsed.get("start_date"), parsed.get("end_date"))
+    if window[0] and window[1] and window[1] <= window[0]:
         errors.append(
             f"Invalid setting `end_date` = {config['end_date']!r}: expected a time "
             f"after `start_date` ({config['start_date']!r})."

@@ -137,7 +137,9 @@ class TicketsStream(ZendeskStream):
                 RECENT_SECONDS,
             )
             return None
-        self.logger.info("Exporting tickets from start_time %s (%s)", start_time, iso(start_time))
+        self.logger.info(
+            "Exporting tickets from start_time %s (%s)", start_time, iso(start_time)
+        )
         return start_time
 
     def bookmark(self, now: float) -> int | None:

@@ -17,6 +17,7 @@ from typing_extensions import override
 
 from tap_zendesk_incremental import settings
 from tap_zendesk_incremental.errors import ZendeskTapError
+from tap_zendesk_incremental.output import BufferedSingerWriter
 from tap_zendesk_incremental.streams import TicketsStream
 
 if t.TYPE_CHECKING:
@@ -47,6 +48,7 @@ class TapZendeskIncremental(Tap):
 
     name = "tap-zendesk-incremental"
     config_jsonschema = settings.CONFIG_SCHEMA
+    message_writer_class = BufferedSingerWriter
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
         TapCapabilities.CATALOG,
         TapCapabilities.STATE,
