@@ -52,6 +52,23 @@ class RateLimiter:
         self._served: deque[float] = deque()
         self._lock = threading.Lock()
 
+    def peek(self) -> RateDecision:
+        """Report the window without counting a request."""
+        if self._limit is None:
+            return RateDecision(
+                allowed=True, limit=NOMINAL_LIMIT, remaining=NOMINAL_LIMIT
+            )
+        with self._lock:
+            self._expire(self._clock.time())
+            remaining = self._limit - len(self._served)
+        return RateDecision(
+            allowed=remaining > 0, limit=self._limit, remaining=remaining
+        )
+
+    def _expire(self, now: float) -> None:
+        while self._served and self._served[0] <= now - WINDOW_SECONDS:
+            self._served.popleft()
+
     def acquire(self) -> RateDecision:
         """Count one request if the window has room, and report the window."""
         if self._limit is None:
@@ -60,8 +77,7 @@ class RateLimiter:
             )
         with self._lock:
             now = self._clock.time()
-            while self._served and self._served[0] <= now - WINDOW_SECONDS:
-                self._served.popleft()
+            self._expire(now)
             if len(self._served) >= self._limit:
                 wait = self._served[0] + WINDOW_SECONDS - now
                 retry_after = max(1, math.ceil(wait))

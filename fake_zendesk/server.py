@@ -154,7 +154,7 @@ class FakeZendesk:
         self.url = f"http://{HOST}:{port}"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name=f"fake-zendesk-{port}",
             daemon=True,
         )
