@@ -26,10 +26,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
         prog="fake-zendesk",
-        description=(
-            "Serve a generated Zendesk account on 127.0.0.1 for tests and demos."
-        ),
+        description="Serve a generated Zendesk account on 127.0.0.1 for tests.",
     )
+    _add_data_options(parser)
+    _add_auth_options(parser)
+    _add_behavior_options(parser)
+    return parser.parse_args(argv)
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=0, help="TCP port; 0 (default) picks a free one."
     )
@@ -45,6 +50,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=365,
         help="Days of ticket history before now (default 365).",
     )
+
+
+def _add_auth_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--email",
         default="agent@example.com",
@@ -67,6 +75,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="ID:SECRET",
         help="OAuth client allowed to call /oauth/tokens; repeat for several.",
     )
+
+
+def _add_behavior_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate-limit",
         type=int,
@@ -77,8 +88,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=("grow", "stall"),
         default="grow",
         help=(
-            "Page end inside a second shared by more tickets than fit on a page: "
-            "grow the page (default) or repeat it forever."
+            "What a page does when more tickets share its last second than fit: "
+            "grow to include them (default) or stall, repeating the page forever."
         ),
     )
     parser.add_argument(
@@ -87,7 +98,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help="Level of the server log on stderr (default WARNING).",
     )
-    return parser.parse_args(argv)
 
 
 def parse_clients(values: list[str]) -> dict[str, str]:

@@ -74,8 +74,8 @@ def _decode_basic(header: str) -> tuple[str, str] | None:
     return (user, password) if separator else None
 
 
-def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
+def _same(received: str, expected: str) -> bool:
+    return hmac.compare_digest(received.encode(), expected.encode())
 
 
 @dataclass(frozen=True)

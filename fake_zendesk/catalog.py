@@ -292,7 +292,9 @@ def _build_users(
     for n in range(1, agent_count + customer_count + 1):
         user_id = USER_ID_BASE + n
         is_agent = n <= agent_count
-        role = ("admin" if n <= ADMIN_COUNT else "agent") if is_agent else "end-user"
+        role = "end-user"
+        if is_agent:
+            role = "admin" if n <= ADMIN_COUNT else "agent"
         organization_id = None
         if not is_agent and chance(rng, 0.8):
             organization_id = rng.choice(organization_ids)

@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
     from fake_zendesk.catalog import Catalog
 
-# Where an agent moves a ticket from each status. Zendesk closes solved tickets on
-# its own and rejects agent updates to closed ones, so those only get a tag here.
+# Statuses an agent may set, by current status. Zendesk closes solved tickets on its
+# own and rejects agent updates to closed ones, so updates here only tag those.
 NEXT_STATUS = {
     "new": ("open",),
     "open": ("pending", "solved", "hold"),

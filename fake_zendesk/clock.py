@@ -36,7 +36,7 @@ class RealClock:
 
 
 class VirtualClock:
-    """A thread-safe clock that moves only when told to.
+    """A thread-safe clock that moves only when `advance` or `sleep` is called.
 
     `sleep` advances the clock instantly instead of blocking, so code under test that
     waits for a rate-limit window finishes at once.

@@ -43,7 +43,7 @@ class ExportQuery:
     scope: str
 
     def accepts(self, entry: TicketEntry) -> bool:
-        """Whether `entry` belongs in this export."""
+        """Return whether `entry` belongs in this export."""
         if self.exclude_deleted and entry.deleted:
             return False
         if self.scope == "agent":
@@ -140,7 +140,7 @@ def time_based_page(
 ) -> Page:
     """Select one page of the time-based export starting at `start_time`.
 
-    The page holds the first `per_page` tickets with `generated_timestamp >=
+    The page contains the first `per_page` tickets with `generated_timestamp >=
     start_time`. With `grow`, it also takes the following tickets of its last second.
     If the page would still end at `start_time`, it takes the next second as well,
     so the export always advances. With `stall`, the page never grows. A second

@@ -38,7 +38,7 @@ class Fault:
 
     Attributes:
         kind: What goes wrong: an error `status`, a connection `reset`, a
-            `truncated` body, a `slow` answer, a `malformed` page, or a
+            `truncated` body, a `slow` response, a `malformed` page, or a
             `too_recent` rejection of `start_time`.
         status_code: HTTP status for `status` and `too_recent` faults.
         body: Body format of an error response.
@@ -59,7 +59,7 @@ class Fault:
     def status(
         cls, status: int, body: BodyFormat = "json", retry_after: str | None = None
     ) -> Fault:
-        """Return a fault that answers `status` with a JSON, text or HTML body."""
+        """Return a fault that responds with `status` and a JSON, text or HTML body."""
         return cls("status", status_code=status, body=body, retry_after=retry_after)
 
     @classmethod
@@ -81,7 +81,7 @@ class Fault:
 
     @classmethod
     def slow(cls, seconds: float = 2.0) -> Fault:
-        """Return a fault that waits `seconds` real seconds, then answers normally."""
+        """Return a fault that waits `seconds` real seconds, then responds normally."""
         return cls("slow", seconds=seconds)
 
     @classmethod

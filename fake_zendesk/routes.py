@@ -164,9 +164,13 @@ def _cursor_export(app: FakeZendesk, request: IncomingRequest) -> Response:
     with app.account.lock:
         page = cursor_page(app.account, after, query, now)
     after_cursor = encode_cursor(page.after)
-    kept = [(k, v) for k, v in request.query if k not in {"start_time", "cursor"}]
+    carried_over = [
+        (key, value)
+        for key, value in request.query
+        if key not in {"start_time", "cursor"}
+    ]
     fields = {
-        "after_url": _url(app, request, [*kept, ("cursor", after_cursor)]),
+        "after_url": _url(app, request, [*carried_over, ("cursor", after_cursor)]),
         "after_cursor": after_cursor,
         "before_url": None,
         "before_cursor": None,

@@ -93,8 +93,8 @@ class FakeZendesk:
             same_second: How a page ends inside a second shared by many tickets:
                 `grow` takes the whole second, `stall` repeats the same page.
             max_per_page: Largest page size; a larger `per_page` is lowered to it.
-            admin: Whether the credentials belong to an admin; the export
-                answers 403 to anyone else.
+            admin: Whether the credentials belong to an admin. If False, the
+                export responds with 403.
             port: TCP port on 127.0.0.1; 0 picks a free one.
 
         Raises:
@@ -203,7 +203,7 @@ class FakeZendesk:
         self.auth.revoke_tokens()
 
     def set_status(self, status: int | None) -> None:
-        """Answer every `/api/v2` request with `status`, or stop doing so with None.
+        """Make every `/api/v2` request fail with `status`; None turns this off.
 
         The body is Zendesk's error envelope for that status.
         """

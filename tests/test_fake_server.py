@@ -335,13 +335,13 @@ def test_last_minute_not_exported(session, server, account, clock):
 
     hidden = get_export(session, server, start_time=start_time).json()
     clock.advance(31)
-    shown = get_export(session, server, start_time=start_time).json()
+    visible = get_export(session, server, start_time=start_time).json()
 
     assert created[0] not in [ticket["id"] for ticket in hidden["tickets"]]
-    assert created[0] in [ticket["id"] for ticket in shown["tickets"]]
+    assert created[0] in [ticket["id"] for ticket in visible["tickets"]]
 
 
-def test_system_update_exported_with_old_updated_at(session, server, account, clock):
+def test_system_update_keeps_updated_at(session, server, account, clock):
     ticket_id = account.active_ids()[0]
     updated_at = account.tickets[ticket_id]["updated_at"]
     at = int(clock.time()) - 70
@@ -384,7 +384,7 @@ def test_grow_page_at_crowded_second_advances(session, server, account, clock):
     assert page["end_time"] == crowded_at + 5
 
 
-def test_grow_walk_ends_when_crowded_second_is_last(session, server, account, clock):
+def test_grow_ends_at_last_crowded_second(session, server, account, clock):
     crowded_at = int(clock.time()) - 100
     crowd_one_second(account, 30, crowded_at)
 
@@ -654,7 +654,7 @@ def test_client_credentials_grant(server):
     assert bearer_get(server, token["access_token"]).status_code == 200
 
 
-def test_client_credentials_json_body_and_basic_client(server):
+def test_client_credentials_other_encodings(server):
     as_json = post_token(
         server,
         json={
@@ -927,7 +927,7 @@ def test_random_faults_default_mix_is_retriable(session, server):
 # Mutation during an export
 
 
-def test_on_request_changes_account_mid_export(session, server, account, clock):
+def test_on_request_changes_mid_export(session, server, account, clock):
     changed = account.active_ids()[:5]
     at = int(clock.time()) - 65
 
@@ -1037,7 +1037,7 @@ def test_admin_invalid_count(server):
     assert response.status_code == 400
 
 
-def test_requests_are_recorded_without_secrets(session, server):
+def test_requests_recorded_without_secrets(session, server):
     get_export(session, server, start_time=0, per_page=2)
     bearer_get(server, STATIC_TOKEN)
     requests.get(server.url + TIME_BASED)
@@ -1051,7 +1051,7 @@ def test_requests_are_recorded_without_secrets(session, server):
     assert STATIC_TOKEN not in repr(server.requests)
 
 
-def test_keep_alive_serves_two_requests_on_one_connection(server):
+def test_keep_alive_reuses_connection(server):
     port = int(server.url.rsplit(":", 1)[1])
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     sockets = []
