@@ -25,6 +25,7 @@ from tap_zendesk_incremental.schemas import TICKET
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from singer_sdk import Stream
     from singer_sdk.helpers.types import Context, Record
 
 #: Zendesk never exports the most recent minute: a ``start_time`` must be older.
@@ -41,6 +42,21 @@ def iso(epoch: float) -> str:
     """Format epoch seconds as an ISO 8601 UTC time."""
     moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
     return moment.isoformat().replace("+00:00", "Z")
+
+
+class SideloadConsumer(t.Protocol):
+    """A child stream of tickets whose records are one sideload of the export."""
+
+    #: The ``include`` value that asks Zendesk for this sideload.
+    sideload: str
+
+    def start_export(self) -> None:
+        """Write the stream's SCHEMA message before the first request."""
+
+    def write_sideload(
+        self, body: dict, extracted_at: datetime.datetime | None
+    ) -> None:
+        """Write the sideloaded objects of one export response."""
 
 
 class TicketsStream(ZendeskStream):
@@ -74,7 +90,28 @@ class TicketsStream(ZendeskStream):
         """Leave the bookmark alone per record: it advances per page."""
 
     @override
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterator[Context | None]:
+        """Yield no context: child streams are fed from the pages, not per ticket."""
+        yield from ()
+
+    def sideload_streams(self) -> list[SideloadConsumer]:
+        """Return the selected child streams, each fed by one sideload."""
+        return [
+            t.cast("SideloadConsumer", child)
+            for child in self.child_streams
+            if child.selected
+        ]
+
+    def bookmarked_streams(self) -> list[Stream]:
+        """Return the selected streams whose bookmark is the export position."""
+        return [stream for stream in (self, *self.child_streams) if stream.selected]
+
+    @override
     def get_records(self, context: Context | None) -> Iterator[dict]:
+        for child in self.sideload_streams():
+            child.start_export()
         now = self.pacer.clock.time()
         start_time = self.resume_start_time(now)
         end_time = self.window_end()
@@ -116,6 +153,12 @@ class TicketsStream(ZendeskStream):
 
     def on_page(self, page: ExportPage) -> None:
         """Handle a decoded page before its tickets are emitted."""
+        self.write_sideloads(page.body)
+
+    def write_sideloads(self, body: dict) -> None:
+        """Write the new sideloaded objects of one response to their streams."""
+        for child in self.sideload_streams():
+            child.write_sideload(body, self.extracted_at)
 
     def resume_start_time(self, now: float) -> int | None:
         """Choose the first ``start_time``: the later of the bookmark and start_date.
@@ -123,7 +166,7 @@ class TicketsStream(ZendeskStream):
         Returns:
             None when that time is within the last minute: nothing to export yet.
         """
-        bookmark = self.bookmark(now)
+        bookmark = self.export_bookmark(now)
         start_date = self.config.get("start_date")
         candidates = [bookmark or 0]
         if start_date:
@@ -142,14 +185,27 @@ class TicketsStream(ZendeskStream):
         )
         return start_time
 
-    def bookmark(self, now: float) -> int | None:
-        """Read and check the bookmark of the input state.
+    def export_bookmark(self, now: float) -> int | None:
+        """Return the earliest bookmark of the selected streams fed by the export.
+
+        Returns:
+            None when one of them has no bookmark yet.
+        """
+        bookmarks = [self.bookmark(now, stream) for stream in self.bookmarked_streams()]
+        values = [value for value in bookmarks if value is not None]
+        if not values or len(values) < len(bookmarks):
+            return None
+        return min(values)
+
+    def bookmark(self, now: float, stream: Stream | None = None) -> int | None:
+        """Read and check the bookmark of a stream (by default tickets) in state.
 
         Raises:
             InvalidStateError: If the bookmark is not an integer or is in the
                 future, which no Zendesk ``end_time`` can be.
         """
-        state = self.get_context_state(None)
+        stream = stream or self
+        state = stream.get_context_state(None)
         value = state.get("replication_key_value")
         key = state.get("replication_key")
         if value is None:
@@ -160,19 +216,19 @@ class TicketsStream(ZendeskStream):
         )
         if key not in {None, self.replication_key}:
             msg = (
-                f"Invalid bookmark for stream '{self.name}': replication_key is "
+                f"Invalid bookmark for stream '{stream.name}': replication_key is "
                 f"{key!r}, expected '{self.replication_key}'. {reset}"
             )
             raise InvalidStateError(msg)
         if not is_int(value):
             msg = (
-                f"Invalid bookmark for stream '{self.name}': replication_key_value "
+                f"Invalid bookmark for stream '{stream.name}': replication_key_value "
                 f"{value!r} is not an integer epoch time in seconds. {reset}"
             )
             raise InvalidStateError(msg)
         if value > now:
             msg = (
-                f"Invalid bookmark for stream '{self.name}': replication_key_value "
+                f"Invalid bookmark for stream '{stream.name}': replication_key_value "
                 f"{value} ({iso(value)}) is in the future, so resuming from it would "
                 f"skip every change before then. {reset}"
             )
@@ -204,8 +260,9 @@ class TicketsStream(ZendeskStream):
             "start_time": start_time,
             "per_page": self.config.get("page_size", settings.MAX_PAGE_SIZE),
         }
-        if self.config.get("sideloads"):
-            params["include"] = ",".join(self.config["sideloads"])
+        sideloads = [child.sideload for child in self.sideload_streams()]
+        if sideloads:
+            params["include"] = ",".join(sideloads)
         if self.config.get("exclude_deleted"):
             params["exclude_deleted"] = "true"
         scope = self.config.get("support_type_scope", "agent")
@@ -261,6 +318,7 @@ class TicketsStream(ZendeskStream):
                 msg = f"Zendesk's answer to {safe_url(url)} has no `tickets` array."
                 raise ExportShapeError(msg)
             check_tickets(tickets, url)
+            self.write_sideloads(body)
             for ticket in tickets:
                 if ticket["generated_timestamp"] > second:
                     return
@@ -273,10 +331,11 @@ class TicketsStream(ZendeskStream):
             url, params = after_url, None
 
     def write_bookmark(self, value: int) -> None:
-        """Set the bookmark and emit it in a STATE message."""
+        """Set the bookmark of every selected stream and emit one STATE message."""
         value = min(value, int(self.pacer.clock.time()))
-        state = self.get_context_state(None)
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = value
+        for stream in self.bookmarked_streams():
+            state = stream.get_context_state(None)
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = value
         self.state_manager.is_flushed = False
         self._write_state_message()

@@ -18,7 +18,9 @@ from typing_extensions import override
 from tap_zendesk_incremental import settings
 from tap_zendesk_incremental.errors import ZendeskTapError
 from tap_zendesk_incremental.output import BufferedSingerWriter
+from tap_zendesk_incremental.sideloads import SIDELOAD_STREAM_TYPES
 from tap_zendesk_incremental.streams import TicketsStream
+from tap_zendesk_incremental.ticket_fields import TicketFieldsStream
 
 if t.TYPE_CHECKING:
     from tap_zendesk_incremental.auth import ZendeskAuth
@@ -65,7 +67,8 @@ class TapZendeskIncremental(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        return [TicketsStream(self)]
+        sideload_streams = [stream_type(self) for stream_type in SIDELOAD_STREAM_TYPES]
+        return [TicketsStream(self), TicketFieldsStream(self), *sideload_streams]
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
