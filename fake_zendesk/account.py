@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import random
 
 DEFAULT_BASE_URL = "https://example.zendesk.com"
+# Objects of a catalog built for given tickets are created before 2025-01-01.
+DEFAULT_CATALOG_SINCE = 1_735_689_600
 # Above this many changed tickets, re-sorting the index is cheaper than bisecting.
 RESORT_THRESHOLD = 64
 
@@ -128,8 +130,8 @@ class Account:
         self._seed = seed
         self._change_count = 0
         if catalog is None:
-            since = int(time.time()) - 365 * DAY
-            catalog = build_catalog(seeded_random(seed), 0, since, DEFAULT_BASE_URL)
+            rng = seeded_random(seed)
+            catalog = build_catalog(rng, 0, DEFAULT_CATALOG_SINCE, DEFAULT_BASE_URL)
         self.catalog = catalog
         self._builder = TicketBuilder(catalog)
         self._load(tickets)

@@ -31,23 +31,25 @@ def build_metric_set(
     solved = status in SOLVED_STATUSES
     resolution_minutes = lifetime // 60 if solved else None
     metric_set_id = METRIC_SET_ID_BASE + ticket_id - TICKET_ID_BASE
+    updated = iso_time(updated_at)
+    assigned = iso_time(assigned_at)
     return {
         "url": f"{base_url}/api/v2/ticket_metrics/{metric_set_id}.json",
         "id": metric_set_id,
         "ticket_id": ticket_id,
         "created_at": iso_time(created_at),
-        "updated_at": iso_time(updated_at),
+        "updated_at": updated,
         "group_stations": 1 + (seed >> 16) % 3,
         "assignee_stations": 1 + (seed >> 20) % 4,
         "reopens": (seed >> 24) % 3 if solved else 0,
         "replies": (seed >> 28) % 8,
-        "assignee_updated_at": iso_time(updated_at) if seed % 3 else None,
-        "requester_updated_at": iso_time(assigned_at),
-        "status_updated_at": iso_time(updated_at),
-        "initially_assigned_at": iso_time(assigned_at),
-        "assigned_at": iso_time(assigned_at),
-        "solved_at": iso_time(updated_at) if solved else None,
-        "latest_comment_added_at": iso_time(updated_at),
+        "assignee_updated_at": updated if seed % 3 else None,
+        "requester_updated_at": assigned,
+        "status_updated_at": updated,
+        "initially_assigned_at": assigned,
+        "assigned_at": assigned,
+        "solved_at": updated if solved else None,
+        "latest_comment_added_at": updated,
         "reply_time_in_minutes": _minutes(reply_minutes, reply_minutes // 2),
         "first_resolution_time_in_minutes": _minutes(
             resolution_minutes, _business(resolution_minutes)

@@ -191,9 +191,10 @@ class FakeZendesk:
     def on_request(self, callback: RequestCallback) -> None:
         """Call `callback(server, number)` before each export request is served.
 
-        `number` counts export requests from 1. The callback runs before the rate
-        limiter and faults, so it can change the account in the middle of an
-        export.
+        `number` counts export requests from 1. The callback runs after
+        authentication but before the rate limiter and faults, so requests that
+        are then rejected with 429 or hit by a fault are counted too. Use it to
+        change the account in the middle of an export.
         """
         with self._lock:
             self._callbacks.append(callback)
@@ -269,6 +270,8 @@ class _Handler(BaseHTTPRequestHandler):
     """Turn HTTP requests into `IncomingRequest`s and write the responses."""
 
     protocol_version = "HTTP/1.1"
+    server_version = "fake-zendesk"
+    sys_version = ""
     disable_nagle_algorithm = True
     server: _HTTPServer
 
