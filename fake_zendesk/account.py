@@ -20,7 +20,7 @@ from fake_zendesk.catalog import Catalog, build_catalog
 from fake_zendesk.changes import apply_agent_change, erase_for_deletion
 from fake_zendesk.common import DAY, iso_time, parse_iso_time, seeded_random
 from fake_zendesk.generate import generate_tickets
-from fake_zendesk.tickets import TicketBuilder, draft_plan, ticket_id
+from fake_zendesk.tickets import TicketBuilder, draft_plan, ticket_id_for
 
 if TYPE_CHECKING:
     import random
@@ -60,26 +60,36 @@ class TicketEntry:
 
     @classmethod
     def from_ticket(cls, ticket: dict) -> TicketEntry:
-        """Serialize `ticket` and extract the attributes the server needs."""
-        user_ids = (
-            ticket["requester_id"],
-            ticket["submitter_id"],
-            ticket["assignee_id"],
-        )
+        """Serialize `ticket` and extract the attributes the server needs.
+
+        Only `id` and `generated_timestamp` are required. A missing `created_at`
+        or `updated_at` counts as the `generated_timestamp`.
+
+        Raises:
+            KeyError: If `id` or `generated_timestamp` is missing.
+        """
+        stamp = ticket["generated_timestamp"]
+        user_ids = [
+            ticket.get(key) for key in ("requester_id", "submitter_id", "assignee_id")
+        ]
         via = ticket.get("via") or {}
         return cls(
             id=ticket["id"],
-            generated_timestamp=ticket["generated_timestamp"],
+            generated_timestamp=stamp,
             blob=msgspec.json.encode(ticket),
-            status=ticket["status"],
+            status=ticket.get("status") or "open",
             ai_agent=via.get("channel") == "ai_agent",
-            created_at=parse_iso_time(ticket["created_at"]),
-            updated_at=parse_iso_time(ticket["updated_at"]),
+            created_at=_epoch_or(ticket.get("created_at"), stamp),
+            updated_at=_epoch_or(ticket.get("updated_at"), stamp),
             user_ids=tuple(user_id for user_id in user_ids if user_id is not None),
             organization_id=ticket.get("organization_id"),
             group_id=ticket.get("group_id"),
             brand_id=ticket.get("brand_id"),
         )
+
+
+def _epoch_or(value: str | None, default: int) -> int:
+    return default if value is None else parse_iso_time(value)
 
 
 class TicketsView(Mapping[int, dict]):
@@ -258,7 +268,11 @@ class Account:
         return b'{"tickets":[' + b",".join(blobs) + b'],"count":' + count + b"}"
 
     def put(self, ticket: dict) -> None:
-        """Store `ticket` as the current version of its id, as given."""
+        """Store `ticket` as the current version of its id, exactly as given.
+
+        Tests use it for shapes the generator does not make. Only `id` and
+        `generated_timestamp` are required.
+        """
         with self._lock:
             self._replace([ticket])
 
@@ -275,10 +289,10 @@ class Account:
         stamp = int(at)
         with self._lock:
             changed = []
-            for ticket_id_ in ids:
-                ticket = self._decode_active(ticket_id_)
+            for ticket_id in ids:
+                ticket = self._decode_active(ticket_id)
                 apply_agent_change(
-                    self._change_rng(ticket_id_, stamp), ticket, self.catalog
+                    self._change_rng(ticket_id, stamp), ticket, self.catalog
                 )
                 ticket["updated_at"] = iso_time(stamp)
                 ticket["generated_timestamp"] = stamp
@@ -302,8 +316,8 @@ class Account:
         stamp = int(at)
         with self._lock:
             changed = []
-            for ticket_id_ in ids:
-                ticket = msgspec.json.decode(self.entry(ticket_id_).blob)
+            for ticket_id in ids:
+                ticket = msgspec.json.decode(self.entry(ticket_id).blob)
                 ticket["generated_timestamp"] = stamp
                 changed.append(ticket)
             self._replace(changed)
@@ -312,7 +326,8 @@ class Account:
         """Create `n` new tickets at epoch second `at` and return their ids."""
         stamp = int(at)
         with self._lock:
-            first_number = (max(self._entries, default=ticket_id(0)) - ticket_id(0)) + 1
+            newest_id = max(self._entries, default=ticket_id_for(0))
+            first_number = newest_id - ticket_id_for(0) + 1
             rng = seeded_random(f"{self._seed}:create:{first_number}")
             created = []
             for number in range(first_number, first_number + n):
@@ -335,8 +350,8 @@ class Account:
         stamp = int(at)
         with self._lock:
             changed = []
-            for ticket_id_ in ids:
-                ticket = self._decode_active(ticket_id_)
+            for ticket_id in ids:
+                ticket = self._decode_active(ticket_id)
                 erase_for_deletion(ticket)
                 ticket["updated_at"] = iso_time(stamp)
                 ticket["generated_timestamp"] = stamp
@@ -355,15 +370,15 @@ class Account:
             rng = seeded_random(f"{self._seed}:{salt}:{self._change_count}")
             return sorted(rng.sample(candidates, min(count, len(candidates))))
 
-    def _decode_active(self, ticket_id_: int) -> dict:
-        entry = self.entry(ticket_id_)
+    def _decode_active(self, ticket_id: int) -> dict:
+        entry = self.entry(ticket_id)
         if entry.deleted:
-            message = f"ticket {ticket_id_} is deleted and cannot be changed"
+            message = f"ticket {ticket_id} is deleted and cannot be changed"
             raise ValueError(message)
         return msgspec.json.decode(entry.blob)
 
-    def _change_rng(self, ticket_id_: int, stamp: int) -> random.Random:
-        return seeded_random(f"{self._seed}:{ticket_id_}:{stamp}:{self._change_count}")
+    def _change_rng(self, ticket_id: int, stamp: int) -> random.Random:
+        return seeded_random(f"{self._seed}:{ticket_id}:{stamp}:{self._change_count}")
 
     def _load(self, tickets: Iterable[dict]) -> None:
         with self._lock:

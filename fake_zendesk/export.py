@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 
 SameSecond = Literal["grow", "stall"]
 SCOPES = ("agent", "all", "ai_agent")
-# Sideloads that add a top-level array; the other documented ones are accepted.
-ARRAY_SIDELOADS = ("users", "groups", "organizations", "brands", "metric_sets")
-OTHER_SIDELOADS = ("metric_events", "slas", "dates", "comment_count")
 # Zendesk never exports changes from the most recent minute.
 EXPORT_DELAY_SECONDS = 60
 

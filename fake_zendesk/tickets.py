@@ -87,7 +87,7 @@ SENTENCES = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class TicketPlan:
     """The parts of a ticket decided before it is built, including its links."""
 
@@ -105,7 +105,7 @@ class TicketPlan:
     followup_source: tuple[int, str] | None = None
 
 
-def ticket_id(number: int) -> int:
+def ticket_id_for(number: int) -> int:
     """Return the id of the `number`-th ticket of an account, counting from 1."""
     return TICKET_ID_BASE + number
 
@@ -140,7 +140,7 @@ def draft_plan(
     if rng.random() < AI_AGENT_SHARE:
         channel = "ai_agent"
     return TicketPlan(
-        id=ticket_id(number),
+        id=ticket_id_for(number),
         created_at=created_at,
         updated_at=updated_at,
         generated_timestamp=generated_timestamp,

@@ -203,6 +203,17 @@ def test_account_changes(account, clock):
         account.update([1], at=at)
 
 
+def test_put_stores_ticket_as_given(session, server, account, clock):
+    at = int(clock.time()) - 70
+    ticket = {"id": 2**40, "generated_timestamp": at, "brand_new_field": [1, "x"]}
+
+    account.put(ticket)
+    page = get_export(session, server, start_time=at).json()
+
+    assert account.tickets[2**40] == ticket
+    assert ticket in page["tickets"]
+
+
 # Time-based export
 
 
