@@ -141,7 +141,7 @@ def time_based_page(
     start_time`. With `grow`, it also takes the following tickets of its last second.
     If the page would still end at `start_time`, it takes the next second as well,
     so the export always advances. With `stall`, the page never grows. A second
-    that holds `per_page` tickets or more then ends the page at `start_time` again
+    that contains `per_page` tickets or more then ends the page at `start_time` again
     and again, as users of the real API have reported.
 
     `end_of_stream` is true when the page is not full, and also when the rest of

@@ -44,7 +44,7 @@ class Fault:
         body: Body format of an error response.
         retry_after: Value of the `Retry-After` header, sent verbatim, or None to
             send no header.
-        seconds: Real seconds a `slow` fault waits before answering.
+        seconds: Real seconds a `slow` fault waits before responding.
         malformed_kind: Which part of the page a `malformed` fault breaks.
     """
 
@@ -86,7 +86,7 @@ class Fault:
 
     @classmethod
     def malformed(cls, kind: MalformedKind) -> Fault:
-        """Return a fault that answers 200 with one part of the page broken.
+        """Return a fault that responds with 200 and one part of the page broken.
 
         Raises:
             ValueError: If `kind` is not one of `MALFORMED_KINDS`.
