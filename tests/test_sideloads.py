@@ -395,7 +395,7 @@ def test_missing_sideload_warns_once(config, caplog):
     assert len(warnings) == 1
 
 
-def test_object_without_updated_at_deduplicated_by_content(config):
+def test_dedupe_without_updated_at(config):
     stream = sideload_stream(config, "groups")
     first = {"id": 5, "name": "Support"}
     same = {"name": "Support", "id": 5}
