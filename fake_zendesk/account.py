@@ -281,19 +281,20 @@ class Account:
 
         Each ticket gets `generated_timestamp` and `updated_at` set to `at` and one
         other field changed (status, priority, tags, assignee or a custom field).
+        Zendesk rejects agent updates to deleted tickets, so a deleted ticket only
+        gets the new timestamps and stays deleted.
 
         Raises:
             KeyError: If a ticket does not exist.
-            ValueError: If a ticket is deleted, since Zendesk rejects updates to it.
         """
         stamp = int(at)
         with self._lock:
             changed = []
             for ticket_id in ids:
-                ticket = self._decode_active(ticket_id)
-                apply_agent_change(
-                    self._change_rng(ticket_id, stamp), ticket, self.catalog
-                )
+                ticket = msgspec.json.decode(self.entry(ticket_id).blob)
+                if ticket.get("status") != "deleted":
+                    rng = self._change_rng(ticket_id, stamp)
+                    apply_agent_change(rng, ticket, self.catalog)
                 ticket["updated_at"] = iso_time(stamp)
                 ticket["generated_timestamp"] = stamp
                 changed.append(ticket)
@@ -341,17 +342,17 @@ class Account:
         """Delete tickets at epoch second `at`.
 
         A deleted ticket keeps its id and is exported with status `deleted`, null
-        custom field values and a null `satisfaction_rating`.
+        custom field values and a null `satisfaction_rating`. Deleting it again
+        only moves its timestamps.
 
         Raises:
             KeyError: If a ticket does not exist.
-            ValueError: If a ticket is already deleted.
         """
         stamp = int(at)
         with self._lock:
             changed = []
             for ticket_id in ids:
-                ticket = self._decode_active(ticket_id)
+                ticket = msgspec.json.decode(self.entry(ticket_id).blob)
                 erase_for_deletion(ticket)
                 ticket["updated_at"] = iso_time(stamp)
                 ticket["generated_timestamp"] = stamp
@@ -369,13 +370,6 @@ class Account:
             candidates = self.active_ids()
             rng = seeded_random(f"{self._seed}:{salt}:{self._change_count}")
             return sorted(rng.sample(candidates, min(count, len(candidates))))
-
-    def _decode_active(self, ticket_id: int) -> dict:
-        entry = self.entry(ticket_id)
-        if entry.deleted:
-            message = f"ticket {ticket_id} is deleted and cannot be changed"
-            raise ValueError(message)
-        return msgspec.json.decode(entry.blob)
 
     def _change_rng(self, ticket_id: int, stamp: int) -> random.Random:
         return seeded_random(f"{self._seed}:{ticket_id}:{stamp}:{self._change_count}")

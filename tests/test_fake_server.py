@@ -197,10 +197,22 @@ def test_account_changes(account, clock):
     assert deleted["status"] == "deleted"
     assert created == [35_000_000_301, 35_000_000_302]
     assert account.tickets[created[0]]["status"] == "new"
-    with pytest.raises(ValueError, match="deleted"):
-        account.update([active[2]], at=at)
     with pytest.raises(KeyError):
         account.update([1], at=at)
+
+
+def test_update_of_deleted_ticket_stays_deleted(account, clock):
+    at = int(clock.time()) - 100
+    ticket_id = account.active_ids()[0]
+    account.delete([ticket_id], at=at)
+    deleted = account.tickets[ticket_id]
+
+    account.update([ticket_id], at=at + 5)
+
+    updated = account.tickets[ticket_id]
+    assert updated["status"] == "deleted"
+    assert updated["generated_timestamp"] == at + 5
+    assert updated["custom_fields"] == deleted["custom_fields"]
 
 
 def test_put_stores_ticket_as_given(session, server, account, clock):
