@@ -14,16 +14,13 @@ STRINGS = th.ArrayType(th.StringType)
 ANY_OBJECT = th.ObjectType(additional_properties=True)
 
 #: A custom field value: text, a number sent as text, a multi-select list, a
-#: checkbox, a ``YYYY-MM-DD`` date, or null.
+#: checkbox, a ``YYYY-MM-DD`` date, or null. A type list, not ``anyOf``, because
+#: singer-sdk 0.54 appends the bare string "null" to the ``anyOf`` of an optional
+#: property, which is invalid JSON Schema and makes target-postgres reject it.
 CUSTOM_FIELD_VALUE = th.CustomType(
     {
-        "anyOf": [
-            {"type": "string"},
-            {"type": "array", "items": {"type": ["string", "null"]}},
-            {"type": "boolean"},
-            {"type": "number"},
-            {"type": "null"},
-        ]
+        "type": ["string", "array", "boolean", "number", "null"],
+        "items": {"type": ["string", "null"]},
     }
 )
 

@@ -143,6 +143,14 @@ def test_records_validate_against_schemas(server, account, config):
             assert errors == [], (stream, record["id"])
 
 
+def test_every_stream_schema_valid(config):
+    """Targets such as target-postgres reject a SCHEMA that is not JSON Schema."""
+    tap = TapZendeskIncremental(config=config, validate_config=False)
+
+    for stream in tap.streams.values():
+        Draft202012Validator.check_schema(stream.schema)
+
+
 def test_schema_messages_carry_key(server, config):
     config["sideloads"] = ["users", "metric_sets"]
 
