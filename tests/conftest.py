@@ -54,4 +54,5 @@ def config(server: FakeZendesk) -> dict:
         "max_requests_per_minute": 1000,
         "max_retries": 4,
         "request_timeout": 5,
+        "support_type_scope": "all",
     }
