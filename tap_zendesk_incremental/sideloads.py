@@ -1,7 +1,7 @@
 """Streams of the objects that Zendesk sideloads into the ticket export pages.
 
 ``include=users,groups,organizations,brands,metric_sets`` adds one top-level array
-per sideload to every export response, holding the objects that the page's tickets
+per sideload to every export response, containing the objects that the page's tickets
 refer to. Each sideload is a stream of its own, fed by the tickets stream from the
 same responses: it costs no request. The same user comes back on every page with
 one of its tickets, so each stream writes an object only when its version
@@ -15,6 +15,7 @@ import typing as t
 
 import msgspec
 from singer_sdk import typing as th
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from typing_extensions import override
 
 from tap_zendesk_incremental.client import ZendeskStream
@@ -27,10 +28,12 @@ if t.TYPE_CHECKING:
     import datetime
     from collections.abc import Iterable
 
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, Record
 
 #: A file attached to an object, such as a user's photo or a brand's logo.
-#: Zendesk documents ``width`` and ``height`` as strings but sends integers.
+#: ``width`` and ``height`` are strings in Zendesk's API description and may be
+#: integers, so both are accepted.
 ATTACHMENT = th.ObjectType(
     th.Property("id", ID),
     th.Property("url", th.StringType),
@@ -195,9 +198,6 @@ class SideloadStream(ZendeskStream):
 
     parent_stream_type = TicketsStream
     primary_keys: t.ClassVar[list[str]] = ["id"]
-    # Incremental through the ticket export, with no replication key in the
-    # records: the bookmark is the export's generated_timestamp position.
-    forced_replication_method = "INCREMENTAL"
 
     #: The value of the export's ``include`` parameter and of the array's key.
     sideload: t.ClassVar[str]
@@ -205,6 +205,14 @@ class SideloadStream(ZendeskStream):
     #: The (id, version) of every object written in this run.
     written: set[tuple[int, str | bytes]]
     missing_logged: bool
+
+    def __init__(self, tap: Tap) -> None:
+        """Create the stream, replicated incrementally through the ticket export.
+
+        The records have no replication key: the bookmark is the export position.
+        """
+        super().__init__(tap)
+        self.forced_replication_method = REPLICATION_INCREMENTAL
 
     @override
     @property
@@ -285,7 +293,7 @@ class SideloadStream(ZendeskStream):
 
 
 class UsersStream(SideloadStream):
-    """Users that the exported tickets refer to: requesters, submitters, assignees."""
+    """Users that the exported tickets refer to, such as requesters and assignees."""
 
     name = "users"
     sideload = "users"

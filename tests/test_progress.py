@@ -16,6 +16,7 @@ from tap_zendesk_incremental.pacing import (
 )
 from tap_zendesk_incremental.progress import ExportProgress
 from tests.helpers import API_TOKEN, EMAIL, run_in_process, state_with_bookmark
+from tests.test_sideloads import in_scope
 
 EXPORT_PATH = "/api/v2/incremental/tickets.json"
 # At two requests per minute, every second request waits for a full window.
@@ -36,12 +37,12 @@ def utc_text(epoch: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def exported_versions(account) -> list[tuple[int, int]]:
-    """Versions in the default export scope, which leaves out AI agent tickets."""
+def exported_versions(account, config: dict) -> list[tuple[int, int]]:
+    """Versions that the export returns under the config's support_type_scope."""
     return sorted(
         (ticket_id, stamp)
         for ticket_id, stamp in account.versions()
-        if not account.entry(ticket_id).ai_agent
+        if in_scope(account, config, ticket_id)
     )
 
 
@@ -57,13 +58,17 @@ def progress_lines(caplog) -> list[tuple[str, ...]]:
     ]
 
 
-def replay_pages(server, start_time: int, per_page: int) -> list[tuple[int, int]]:
+def replay_pages(server, config: dict, start_time: int) -> list[tuple[int, int]]:
     """Read the export directly and return each page's ticket count and end_time."""
     session = requests.Session()
     session.auth = (f"{EMAIL}/token", API_TOKEN)
     pages = []
     while True:
-        params = {"start_time": start_time, "per_page": per_page}
+        params = {
+            "start_time": start_time,
+            "per_page": config["page_size"],
+            "support_type_scope": config.get("support_type_scope", "agent"),
+        }
         body = session.get(server.url + EXPORT_PATH, params=params, timeout=5).json()
         pages.append((len(body["tickets"]), body["end_time"]))
         if body["end_of_stream"]:
@@ -75,19 +80,19 @@ def replay_pages(server, start_time: int, per_page: int) -> list[tuple[int, int]
 
 
 def test_end_date_stops_before_window_end(server, account, config):
-    seconds = sorted({stamp for _, stamp in exported_versions(account)})
+    seconds = sorted({stamp for _, stamp in exported_versions(account, config)})
     end = seconds[len(seconds) // 2]
     config["end_date"] = iso(end)
 
     run = run_in_process(config)
 
-    expected = [v for v in exported_versions(account) if v[1] < end]
+    expected = [v for v in exported_versions(account, config) if v[1] < end]
     assert sorted(run.versions()) == expected
     assert run.bookmarks()[-1] == end
 
 
 def test_end_date_windows_cover_export(server, account, config):
-    seconds = sorted({stamp for _, stamp in exported_versions(account)})
+    seconds = sorted({stamp for _, stamp in exported_versions(account, config)})
     first_end, second_end = seconds[70], seconds[180]
     config["end_date"] = iso(first_end)
     first = run_in_process(config)
@@ -98,12 +103,14 @@ def test_end_date_windows_cover_export(server, account, config):
 
     assert export_requests(server)[before].query["start_time"] == str(first_end)
     delivered = set(first.versions()) | set(second.versions())
-    assert delivered == {v for v in exported_versions(account) if v[1] < second_end}
+    assert delivered == {
+        v for v in exported_versions(account, config) if v[1] < second_end
+    }
     assert second.bookmarks()[-1] == second_end
 
 
 def test_end_date_at_bookmark_sends_nothing(server, account, config):
-    seconds = sorted({stamp for _, stamp in exported_versions(account)})
+    seconds = sorted({stamp for _, stamp in exported_versions(account, config)})
     bookmark = seconds[100]
     config["end_date"] = iso(seconds[50])
 
@@ -119,12 +126,12 @@ def test_future_end_date_exports_all(server, account, clock, config):
 
     run = run_in_process(config)
 
-    assert sorted(run.versions()) == exported_versions(account)
+    assert sorted(run.versions()) == exported_versions(account, config)
     assert run.bookmarks()[-1] == max(stamp for _, stamp in run.versions())
 
 
 def test_end_date_moves_sideload_bookmarks(server, account, config):
-    seconds = sorted({stamp for _, stamp in exported_versions(account)})
+    seconds = sorted({stamp for _, stamp in exported_versions(account, config)})
     end = seconds[120]
     config["end_date"] = iso(end)
     config["sideloads"] = ["users", "metric_sets"]
@@ -216,7 +223,7 @@ def test_progress_empty_range_has_one_second():
 def test_progress_lines_during_run(server, account, config, clock, caplog):
     """Each page logs its figures, and the rate limit makes time pass on the clock."""
     caplog.set_level(logging.INFO)
-    seconds = sorted({stamp for _, stamp in exported_versions(account)})
+    seconds = sorted({stamp for _, stamp in exported_versions(account, config)})
     start, end = seconds[10], seconds[-10]
     per_page = 30
     config.update(
@@ -230,7 +237,7 @@ def test_progress_lines_during_run(server, account, config, clock, caplog):
     run_in_process(config)
 
     lines = progress_lines(caplog)
-    pages = replay_pages(server, start, per_page)
+    pages = replay_pages(server, config, start)
     full_pages = []
     for count, page_end in pages:
         if page_end >= end:

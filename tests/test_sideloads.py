@@ -45,18 +45,26 @@ def catalog_selecting(config: dict, *streams: str) -> dict:
     return catalog
 
 
-def exported_tickets(account) -> list[dict]:
-    """Tickets of the default export scope, which leaves out AI agent tickets."""
+def in_scope(account, config: dict, ticket_id: int) -> bool:
+    """Tell whether the export's support_type_scope includes a ticket."""
+    scope = config.get("support_type_scope", "agent")
+    if scope == "all":
+        return True
+    return account.entry(ticket_id).ai_agent == (scope == "ai_agent")
+
+
+def exported_tickets(account, config: dict) -> list[dict]:
+    """Tickets that the export returns under the config's support_type_scope."""
     return [
         account.tickets[ticket_id]
         for ticket_id in account.ids()
-        if not account.entry(ticket_id).ai_agent
+        if in_scope(account, config, ticket_id)
     ]
 
 
-def expected_objects(account, stream: str) -> list[dict]:
+def expected_objects(account, config: dict, stream: str) -> list[dict]:
     """Distinct sideloaded objects of the exported tickets, sorted by id."""
-    tickets = exported_tickets(account)
+    tickets = exported_tickets(account, config)
     if stream == "ticket_metrics":
         metric_sets = []
         for ticket in tickets:
@@ -92,7 +100,9 @@ def test_sideload_streams_equal_account_objects(server, account, config):
     assert len(export_requests(server, baseline)) == baseline
     assert run.versions() == tickets_only.versions()
     for stream in SIDELOAD_STREAMS:
-        assert by_id(run.records(stream)) == expected_objects(account, stream), stream
+        assert by_id(run.records(stream)) == expected_objects(
+            account, config, stream
+        ), stream
 
 
 def test_each_object_version_emitted_once(server, account, config):
@@ -195,6 +205,8 @@ def test_discovery_lists_every_sideload_stream(config):
         root = next(m for m in entries[stream]["metadata"] if m["breadcrumb"] == [])
         assert root["metadata"]["selected-by-default"] is (stream == "groups"), stream
         assert entries[stream]["key_properties"] == ["id"]
+        assert entries[stream]["replication_method"] == "INCREMENTAL"
+        assert entries[stream].get("replication_key") is None
 
 
 def test_stream_per_sideload_setting():
@@ -212,7 +224,7 @@ def test_only_sideload_stream_selected(server, account, config):
     run = run_in_process(config, catalog=catalog)
 
     assert run.records("tickets") == []
-    assert by_id(run.records("users")) == expected_objects(account, "users")
+    assert by_id(run.records("users")) == expected_objects(account, config, "users")
     assert len(export_requests(server, baseline)) == baseline
     assert {m["stream"] for m in run.messages if m["type"] == "SCHEMA"} == {"users"}
     final = run.last_state["bookmarks"]
@@ -332,7 +344,7 @@ def test_new_sideload_stream_starts_from_beginning(server, account, config):
     run = run_in_process(config, state=state_with_bookmark(seconds[-5]))
 
     assert export_requests(server)[0].query["start_time"] == "0"
-    assert by_id(run.records("groups")) == expected_objects(account, "groups")
+    assert by_id(run.records("groups")) == expected_objects(account, config, "groups")
 
 
 def test_invalid_sideload_bookmark_names_stream(server, config):
@@ -359,7 +371,7 @@ def test_crowded_second_sideloads_read(clock, account, config):
         paths = {request.path for request in stalling.requests}
 
     assert "/api/v2/incremental/tickets/cursor.json" in paths
-    assert by_id(run.records("users")) == expected_objects(account, "users")
+    assert by_id(run.records("users")) == expected_objects(account, config, "users")
 
 
 def quiet_stdout() -> contextlib.AbstractContextManager:
