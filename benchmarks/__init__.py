@@ -1,0 +1,1 @@
+"""Benchmarks of the tap against the fake Zendesk server; run ``benchmarks/run.py``."""
