@@ -106,7 +106,8 @@ class TicketFieldsStream(ZendeskStream):
 
     ``GET /api/v2/ticket_fields`` with cursor pagination: one request per 100
     fields, through the same pacing and retries as the export. Not selected
-    unless the catalog selects it.
+    unless the catalog selects it, so a run without a catalog reads only the
+    export.
     """
 
     name = "ticket_fields"
