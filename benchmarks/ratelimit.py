@@ -30,7 +30,7 @@ API_TOKEN = "bench-token-3f8a"  # noqa: S105
 EXPORT_PREFIX = "/api/v2/incremental/"
 REQUESTS_PER_MINUTE = 10
 WINDOW_SECONDS = 60
-RECORD_START = b'{"type":"RECORD"'
+TICKET_RECORD_START = b'{"type":"RECORD","stream":"tickets"'
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class RateLimitResult:
         page_size: ``per_page`` of the export requests.
         requests: Export requests the server received, 429 responses included.
         too_many_requests: Export requests rejected with HTTP 429.
-        records: RECORD messages the tap wrote.
+        records: RECORD messages of the tickets stream.
         virtual_seconds: Virtual time from the first export request to the last.
         bound_seconds: The earliest the last request could go after the first.
         real_seconds: Real time the whole export took.
@@ -59,7 +59,7 @@ class RateLimitResult:
 
 
 class RecordCounter(io.RawIOBase):
-    """A stdout stand-in that counts RECORD messages and keeps nothing else."""
+    """A stdout stand-in that counts the RECORD messages of tickets, keeping nothing."""
 
     def __init__(self) -> None:
         """Start with no records counted."""
@@ -72,14 +72,14 @@ class RecordCounter(io.RawIOBase):
         return True
 
     def write(self, data: ReadableBuffer) -> int:
-        """Count the RECORD messages that start in ``data``.
+        """Count the RECORD messages of tickets that start in ``data``.
 
         The last bytes of the previous write are prepended, one fewer than the
         marker's length, so a marker split between two writes counts once.
         """
         chunk = self._tail + bytes(data)
-        self.records += chunk.count(RECORD_START)
-        self._tail = chunk[-(len(RECORD_START) - 1) :]
+        self.records += chunk.count(TICKET_RECORD_START)
+        self._tail = chunk[-(len(TICKET_RECORD_START) - 1) :]
         return len(data)
 
 

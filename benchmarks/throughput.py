@@ -25,9 +25,12 @@ BENCHMARKS = Path(__file__).resolve().parent
 EMAIL = "bench@example.com"
 API_TOKEN = "bench-token-3f8a"  # noqa: S105
 EXPORT_PREFIX = "/api/v2/incremental/"
-RECORD_START = b'{"type":"RECORD"'
-# The SDK's record counter metric, logged by the tap at the end of the stream.
-TAP_RECORDS = re.compile(rb'"metric":\s*"record_count",\s*"value":\s*(\d+)')
+TICKET_RECORD_START = b'{"type":"RECORD","stream":"tickets"'
+# The SDK's record counter metric of the tickets stream, logged at the stream's end.
+TAP_RECORDS = re.compile(
+    rb'"metric":\s*"record_count",\s*"value":\s*(\d+),\s*"tags":\s*\{\s*'
+    rb'"stream":\s*"tickets"'
+)
 PLAIN_RECORDS = re.compile(rb"records=(\d+) requests=\d+")
 READ_CHUNK_BYTES = 1 << 20
 
@@ -210,7 +213,7 @@ def measure_first_record(bench: BenchServer) -> float:
     )
     first_record = None
     for line in process.stdout:
-        if line.startswith(RECORD_START):
+        if line.startswith(TICKET_RECORD_START):
             first_record = time.monotonic()
             break
     while process.stdout.read(READ_CHUNK_BYTES):
