@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -14,7 +15,13 @@ from tap_zendesk_incremental import settings
 from tap_zendesk_incremental.errors import ExportShapeError, InvalidStateError
 from tap_zendesk_incremental.sideloads import SIDELOAD_STREAM_TYPES
 from tap_zendesk_incremental.tap import TapZendeskIncremental
-from tests.helpers import API_TOKEN, EMAIL, run_in_process, state_with_bookmark
+from tests.helpers import (
+    API_TOKEN,
+    EMAIL,
+    run_cli,
+    run_in_process,
+    state_with_bookmark,
+)
 
 SIDELOAD_STREAMS = {
     "users": "users",
@@ -428,3 +435,50 @@ def test_dedupe_without_updated_at(config):
     assert stream.version_key(first, 0) == stream.version_key(same, 0)
     assert stream.version_key(first, 0) != stream.version_key(changed, 0)
     assert len(stream.written) == 2
+
+
+def test_stream_map_applies_to_sideload(server, config):
+    config["sideloads"] = ["users"]
+    config["stream_maps"] = {"users": {"email": "__NULL__", "id_text": "str(id)"}}
+
+    run = run_cli(config)
+
+    assert run.exit_code == 0, run.stderr
+    users = run.records("users")
+    assert users
+    for user in users:
+        assert "email" not in user
+        assert user["id_text"] == str(user["id"])
+    schema = next(
+        m["schema"]
+        for m in run.messages
+        if m["type"] == "SCHEMA" and m["stream"] == "users"
+    )
+    assert "email" not in schema["properties"]
+
+
+def test_deselected_property_dropped(server, config):
+    catalog = catalog_selecting(config, "tickets", "users")
+    users = next(e for e in catalog["streams"] if e["tap_stream_id"] == "users")
+    for metadata in users["metadata"]:
+        if metadata["breadcrumb"] == ["properties", "email"]:
+            metadata["metadata"]["selected"] = False
+
+    run = run_in_process(config, catalog=catalog)
+
+    assert run.records("users")
+    for user in run.records("users"):
+        assert "email" not in user
+        assert "name" in user
+
+
+def test_cli_catalog_selects_sideload(server, account, config, tmp_path):
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog_selecting(config, "organizations")))
+
+    run = run_cli(config, extra_args=("--catalog", str(catalog_path)))
+
+    assert run.exit_code == 0, run.stderr
+    assert run.records("tickets") == []
+    expected = expected_objects(account, config, "organizations")
+    assert by_id(run.records("organizations")) == expected
