@@ -229,6 +229,11 @@ class SideloadStream(ZendeskStream):
         self.written = set()
         self.missing_logged = False
         self._write_schema_message()
+        self.logger.info(
+            "Stream '%s' takes the `%s` sideload of each export page",
+            self.name,
+            self.sideload,
+        )
 
     def write_sideload(
         self, body: dict, extracted_at: datetime.datetime | None
