@@ -47,7 +47,7 @@ def iso(epoch: float) -> str:
 class SideloadConsumer(t.Protocol):
     """A child stream of tickets whose records are one sideload of the export."""
 
-    #: The ``include`` value that asks Zendesk for this sideload.
+    #: The ``include`` value that requests this sideload.
     sideload: str
 
     def start_export(self) -> None:
