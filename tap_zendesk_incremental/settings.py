@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import ipaddress
 import re
@@ -195,8 +196,12 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
 ).to_dict()
 
+#: The tap's own settings. The SDK later adds its built-in settings (stream maps,
+#: flattening) to ``CONFIG_SCHEMA`` in place, and checks those itself.
+TAP_SETTINGS = copy.deepcopy(CONFIG_SCHEMA["properties"])
+
 SECRET_SETTINGS = frozenset(
-    name for name, schema in CONFIG_SCHEMA["properties"].items() if schema.get("secret")
+    name for name, schema in TAP_SETTINGS.items() if schema.get("secret")
 )
 
 AUTH_METHODS = {
@@ -304,7 +309,7 @@ def _check_types(config: t.Mapping[str, t.Any]) -> list[str]:
         "array": (list, tuple),
     }
     errors = []
-    for key, schema in CONFIG_SCHEMA["properties"].items():
+    for key, schema in TAP_SETTINGS.items():
         value = config.get(key)
         type_name = next(name for name in schema["type"] if name != "null")
         wrong_bool = isinstance(value, bool) and type_name in {"integer", "number"}

@@ -108,6 +108,17 @@ def run_cli(
     )
 
 
+def catalog_selecting(config: dict, *streams: str) -> dict:
+    """Return the discovered catalog with only ``streams`` selected."""
+    tap = TapZendeskIncremental(config=config, validate_config=False)
+    catalog = tap.catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
 def state_with_bookmark(value: object, stream: str = "tickets") -> dict:
     return {
         "bookmarks": {

@@ -8,7 +8,7 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from fake_zendesk import Account, FakeZendesk, RealClock
 from tap_zendesk_incremental.tap import TapZendeskIncremental
-from tests.helpers import API_TOKEN, EMAIL
+from tests.helpers import API_TOKEN, EMAIL, catalog_selecting
 
 _clock = RealClock()
 _server = FakeZendesk(
@@ -29,17 +29,19 @@ SAMPLE_CONFIG = {
     "support_type_scope": "all",
 }
 
+ALL_STREAMS = (
+    "tickets",
+    "ticket_fields",
+    "users",
+    "groups",
+    "organizations",
+    "brands",
+    "ticket_metrics",
+)
+
 TestTapZendeskIncremental = get_tap_test_class(
     tap_class=TapZendeskIncremental,
     config=SAMPLE_CONFIG,
-    suite_config=SuiteConfig(
-        max_records_limit=100,
-        ignore_no_records_for_streams=[
-            "users",
-            "groups",
-            "organizations",
-            "brands",
-            "ticket_metrics",
-        ],
-    ),
+    catalog=catalog_selecting(SAMPLE_CONFIG, *ALL_STREAMS),
+    suite_config=SuiteConfig(max_records_limit=100),
 )

@@ -18,6 +18,7 @@ from tap_zendesk_incremental.tap import TapZendeskIncremental
 from tests.helpers import (
     API_TOKEN,
     EMAIL,
+    catalog_selecting,
     run_cli,
     run_in_process,
     state_with_bookmark,
@@ -39,17 +40,6 @@ def export_requests(server, since: int = 0) -> list:
         for request in server.requests[since:]
         if request.path.startswith("/api/v2/incremental/")
     ]
-
-
-def catalog_selecting(config: dict, *streams: str) -> dict:
-    """Return the discovered catalog with only ``streams`` selected."""
-    tap = TapZendeskIncremental(config=config, validate_config=False)
-    catalog = tap.catalog_dict
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
 
 
 def in_scope(account, config: dict, ticket_id: int) -> bool:
