@@ -47,10 +47,20 @@ class ExportProgress:
         elapsed = self.pacer.clock.time() - self.started_at
         return elapsed * (1 - fraction) / fraction
 
-    def page_done(self, tickets: int, position: int) -> None:
-        """Count a page and log the progress line."""
+    def page_started(self, tickets: list[dict]) -> None:
+        """Move the range's start to the first ticket when the export starts earlier.
+
+        Without ``start_date`` the export starts at epoch 0, decades before the
+        account's first ticket, which would make every fraction look near 100%.
+        """
+        if self.pages == 0 and tickets:
+            first = tickets[0]["generated_timestamp"]
+            if self.range_start < first < self.range_end:
+                self.range_start = first
+
+    def page_done(self, position: int) -> None:
+        """Count a page and log the progress line with the tickets emitted so far."""
         self.pages += 1
-        self.tickets += tickets
         fraction = self.fraction(position)
         left = self.seconds_left(fraction)
         moment = datetime.datetime.fromtimestamp(position, tz=datetime.UTC)

@@ -130,16 +130,18 @@ class TicketsStream(ZendeskStream):
                 return
 
             self.on_page(page)
+            progress.page_started(page.tickets)
             for ticket in page.tickets:
                 if end_time is not None and ticket["generated_timestamp"] >= end_time:
                     self.write_bookmark(end_time)
                     return
                 if boundary.is_new(ticket):
+                    progress.tickets += 1
                     yield ticket
 
             page_end = start_time if page.end_time is None else page.end_time
             self.write_bookmark(page_end)
-            progress.page_done(len(page.tickets), page_end)
+            progress.page_done(page_end)
             if page.end_of_stream:
                 return
 
@@ -221,9 +223,11 @@ class TicketsStream(ZendeskStream):
             )
             raise InvalidStateError(msg)
         if not is_int(value):
+            # The SDK reads state numbers as Decimal: show 1.5, not Decimal('1.5').
+            shown = repr(value) if isinstance(value, str) else value
             msg = (
                 f"Invalid bookmark for stream '{stream.name}': replication_key_value "
-                f"{value!r} is not an integer epoch time in seconds. {reset}"
+                f"{shown} is not an integer epoch time in seconds. {reset}"
             )
             raise InvalidStateError(msg)
         if value > now:

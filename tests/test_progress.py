@@ -59,10 +59,14 @@ def progress_lines(caplog) -> list[tuple[str, ...]]:
 
 
 def replay_pages(server, config: dict, start_time: int) -> list[tuple[int, int]]:
-    """Read the export directly and return each page's ticket count and end_time."""
+    """Read the export directly and return each page's new ticket count and end_time.
+
+    A ticket version counts once: the copies repeated at page boundaries do not.
+    """
     session = requests.Session()
     session.auth = (f"{EMAIL}/token", API_TOKEN)
     pages = []
+    seen = set()
     while True:
         params = {
             "start_time": start_time,
@@ -70,7 +74,9 @@ def replay_pages(server, config: dict, start_time: int) -> list[tuple[int, int]]
             "support_type_scope": config.get("support_type_scope", "agent"),
         }
         body = session.get(server.url + EXPORT_PATH, params=params, timeout=5).json()
-        pages.append((len(body["tickets"]), body["end_time"]))
+        versions = {(t["id"], t["generated_timestamp"]) for t in body["tickets"]}
+        pages.append((len(versions - seen), body["end_time"]))
+        seen |= versions
         if body["end_of_stream"]:
             return pages
         start_time = body["end_time"]
@@ -174,9 +180,11 @@ def test_progress_line_figures():
     progress, clock, logger = make_progress(0, 1_000)
 
     clock.advance(30)
-    progress.page_done(10, 250)
+    progress.tickets += 10
+    progress.page_done(250)
     clock.advance(30)
-    progress.page_done(5, 600)
+    progress.tickets += 5
+    progress.page_done(600)
 
     assert len(logger.lines) == 2
     assert logger.lines[0] == (
@@ -193,7 +201,7 @@ def test_progress_unknown_before_any_advance():
     progress, clock, logger = make_progress(5_000, 6_000)
 
     clock.advance(12)
-    progress.page_done(0, 5_000)
+    progress.page_done(5_000)
 
     assert logger.lines == [
         (
@@ -201,6 +209,15 @@ def test_progress_unknown_before_any_advance():
             "(0.0% of the range), about unknown left"
         )
     ]
+
+
+def test_progress_range_starts_at_first_ticket():
+    progress, _, _ = make_progress(0, 1_000)
+
+    progress.page_started([{"id": 1, "generated_timestamp": 600}])
+
+    assert progress.range_start == 600
+    assert progress.fraction(800) == 0.5
 
 
 def test_progress_fraction_clamped():
@@ -214,7 +231,7 @@ def test_progress_fraction_clamped():
 def test_progress_empty_range_has_one_second():
     progress, _, logger = make_progress(100, 100)
 
-    progress.page_done(3, 100)
+    progress.page_done(100)
 
     assert progress.range_end == 101
     assert "(0.0% of the range)" in logger.lines[0]
