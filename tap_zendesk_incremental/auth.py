@@ -9,6 +9,16 @@ import requests
 
 from tap_zendesk_incremental.errors import CredentialsError
 
+#: Zendesk stops accepting API tokens on this date; none can be created since
+#: 2026-10-27.
+RETIREMENT_DATE = "2027-04-30"
+API_TOKEN_WARNING = (
+    f"Zendesk stops accepting API tokens on {RETIREMENT_DATE}, and this run uses "
+    "`email` + `api_token`. Move to the OAuth client credentials grant: set "
+    "`oauth_client_id` and `oauth_client_secret`, then unset `email` and "
+    "`api_token`."
+)
+
 
 def origin(url: str) -> tuple[str, str, int | None]:
     """Return the scheme, host and port that identify where a URL points."""
@@ -25,6 +35,8 @@ class ZendeskAuth(requests.auth.AuthBase):
     """
 
     method = "none"
+    #: What to change when Zendesk responds with 401 to these credentials.
+    rejection_fix = "check the configured credentials"
 
     def __init__(self, base_url: str) -> None:
         """Bind the credentials to the host of ``base_url``."""
@@ -68,6 +80,11 @@ class APITokenAuth(ZendeskAuth):
     """Basic auth with ``{email}/token`` as user and the API token as password."""
 
     method = "api_token"
+    rejection_fix = (
+        "check `email` and `api_token`, or move to `oauth_client_id` + "
+        f"`oauth_client_secret` (Zendesk stops accepting API tokens on "
+        f"{RETIREMENT_DATE})"
+    )
 
     def __init__(self, base_url: str, email: str, api_token: str) -> None:
         """Encode the Basic credentials once."""
@@ -81,9 +98,13 @@ class APITokenAuth(ZendeskAuth):
 
 
 class BearerTokenAuth(ZendeskAuth):
-    """A static OAuth access token."""
+    """A static OAuth access token, which the tap cannot renew."""
 
     method = "access_token"
+    rejection_fix = (
+        "set a new `access_token`, or set `oauth_client_id` + `oauth_client_secret` "
+        "instead so that the tap renews its tokens"
+    )
 
     def __init__(self, base_url: str, access_token: str) -> None:
         """Keep the token for the Authorization header."""

@@ -21,7 +21,12 @@ from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
 from tap_zendesk_incremental import pacing, settings
-from tap_zendesk_incremental.auth import APITokenAuth, BearerTokenAuth, ZendeskAuth
+from tap_zendesk_incremental.auth import (
+    API_TOKEN_WARNING,
+    APITokenAuth,
+    BearerTokenAuth,
+    ZendeskAuth,
+)
 from tap_zendesk_incremental.errors import (
     CredentialsError,
     ExportShapeError,
@@ -211,13 +216,14 @@ class ZendeskStream(RESTStream):
     def _build_auth(self) -> ZendeskAuth:
         method = settings.auth_method(self.config)
         if method == "api_token":
+            self.logger.warning(API_TOKEN_WARNING)
             return APITokenAuth(
                 self.url_base, self.config["email"], self.config["api_token"]
             )
         if method == "access_token":
             return BearerTokenAuth(self.url_base, self.config["access_token"])
         return build_oauth(
-            method, self.url_base, self.config, requests.Session(), float(self.timeout)
+            method, self.url_base, self.config, float(self.timeout), self.logger
         )
 
     @cached_property
@@ -317,7 +323,7 @@ class ZendeskStream(RESTStream):
     def _fatal_error(
         self, status: int, summary: str, url: str, response: requests.Response
     ) -> Exception:
-        method = self.zendesk_auth.method
+        auth = self.zendesk_auth
         if HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
             target = safe_url(response.headers.get("Location", "")) or "elsewhere"
             msg = (
@@ -329,8 +335,7 @@ class ZendeskStream(RESTStream):
         if status == HTTPStatus.UNAUTHORIZED:
             msg = (
                 f"Zendesk rejected the credentials (HTTP 401 {summary}) of "
-                f"authentication method {method}: check the configured credentials "
-                "and that the token has not expired or been revoked."
+                f"authentication method {auth.method}: {auth.rejection_fix}."
             )
             return CredentialsError(msg)
         if status == HTTPStatus.FORBIDDEN:

@@ -93,7 +93,10 @@ class TapZendeskIncremental(Tap):
     def invoke(cls, **kwargs: t.Any) -> None:  # type: ignore[override]
         """Run the tap; a known failure ends with one ERROR line and exit status 1."""
         reported = _ReportedErrorFilter()
-        logging.getLogger(cls.name).addFilter(reported)
+        # The SDK logs that line from the stream's child logger, which a filter on
+        # the tap's logger never sees, so the filter goes on the root handlers.
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(reported)
         try:
             super().invoke(**kwargs)
         except ZendeskTapError as exc:
