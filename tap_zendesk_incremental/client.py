@@ -37,7 +37,6 @@ from tap_zendesk_incremental.oauth import build_oauth
 if t.TYPE_CHECKING:
     import datetime
 
-    from backoff._typing import Details
     from singer_sdk.helpers.types import Context
 
 RETRY_AFTER_DEFAULT_SECONDS = 60.0
@@ -232,7 +231,7 @@ class ZendeskStream(RESTStream):
         shared = getattr(self._tap, "pacer", None)
         if shared is None:
             shared = pacing.RequestPacer(
-                self.config.get("max_requests_per_minute", 10), self.logger
+                self.config.get("max_requests_per_minute", 10), self._tap.logger
             )
             self._tap.pacer = shared
         return shared
@@ -360,7 +359,6 @@ class ZendeskStream(RESTStream):
             self.backoff_wait_generator,
             _RETRIED_ERRORS,
             max_tries=self.backoff_max_tries,
-            on_backoff=self.backoff_handler,
             jitter=None,
             logger=None,
         )(func)
@@ -373,20 +371,11 @@ class ZendeskStream(RESTStream):
     def backoff_max_tries(self) -> int:
         return int(self.config.get("max_retries", 8)) + 1
 
-    @override
-    def backoff_handler(self, details: Details) -> None:
-        exc = details.get("exception")
-        self.logger.warning(
-            "Retrying after try %d of %d: %s",
-            details.get("tries"),
-            self.backoff_max_tries(),
-            _describe_failure(exc),
-        )
-
     def _schedule_retry(self, exc: Exception) -> float:
         """Compute the wait before the next try and hand it to the pacer.
 
-        The pacer sleeps before the next request, so backoff itself waits zero.
+        The pacer sleeps before the next request and logs the wait with the
+        reason built here, so backoff itself waits zero and logs nothing.
         """
         response = getattr(exc, "response", None)
         retry_after = None
@@ -394,18 +383,22 @@ class ZendeskStream(RESTStream):
             retry_after = parse_retry_after(
                 response.headers.get("Retry-After"), self.pacer.clock.time()
             )
-        if (
-            retry_after is None
-            and response is not None
-            and response.status_code == (HTTPStatus.TOO_MANY_REQUESTS)
+        failure = (
+            f"try {self._tries} of {self.backoff_max_tries()} failed with "
+            f"{_describe_failure(exc)}"
+        )
+        if retry_after is not None:
+            reason = f"{failure}, and Zendesk asked to retry after {retry_after:g} s"
+        elif (
+            response is not None
+            and response.status_code == HTTPStatus.TOO_MANY_REQUESTS
         ):
             retry_after = RETRY_AFTER_DEFAULT_SECONDS
-        if retry_after is None:
+            reason = f"{failure} and no Retry-After header"
+        else:
             ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**self._tries)
             retry_after = random.uniform(ceiling / 2, ceiling)  # noqa: S311
-            reason = f"backing off after {_describe_failure(exc)}"
-        else:
-            reason = f"Zendesk asked to retry after {retry_after:g} s"
+            reason = f"{failure}, backing off exponentially"
         self.pacer.defer(retry_after, reason)
         return 0.0
 

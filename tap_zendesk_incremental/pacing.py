@@ -74,9 +74,13 @@ class RequestPacer:
         self.total_wait = 0.0
 
     def defer(self, seconds: float, reason: str) -> None:
-        """Hold the next request for ``seconds`` from now, for ``reason``."""
+        """Hold the next request for ``seconds`` from now, for ``reason``.
+
+        The next :meth:`wait_turn` logs ``reason`` even when the wait is zero, so
+        every retry leaves one WARNING line.
+        """
         until = self.clock.time() + max(seconds, 0.0)
-        if until > self.not_before:
+        if until >= self.not_before:
             self.not_before = until
             self.not_before_reason = reason
 
@@ -98,14 +102,15 @@ class RequestPacer:
             self.sent.popleft()
 
         until, reason = self._next_slot(now)
-        waited = 0.0
-        if until > now:
-            waited = until - now
+        waited = max(until - now, 0.0)
+        if waited > 0:
             self.logger.warning(
                 "Waiting %.1f s before the next request: %s", waited, reason
             )
             self.clock.sleep(waited)
             self.total_wait += waited
+        elif reason:
+            self.logger.warning("Sending the next request at once: %s", reason)
 
         self.sent.append(self.clock.time())
         self.remaining = None
@@ -119,10 +124,13 @@ class RequestPacer:
             frees = oldest + WINDOW_SECONDS + SAFETY_MARGIN_SECONDS
             if frees > until:
                 until = frees
-                reason = (
+                window_reason = (
                     f"rate limit of {self.limit} export requests per minute"
                     if window_full
                     else "Zendesk reported no export requests remaining this minute"
                 )
+                # Keep the failed try in the line when the window outlasts its wait.
+                reason = f"{reason}, and {window_reason}" if reason else window_reason
         self.not_before = 0.0
+        self.not_before_reason = ""
         return until, reason
