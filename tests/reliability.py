@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import typing as t
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 from fake_zendesk import Account, FakeZendesk
-from tests.helpers import API_TOKEN, EMAIL
+from tap_zendesk_incremental.tap import TapZendeskIncremental
+from tests.helpers import API_TOKEN, EMAIL, Run, parse_lines
 
 if t.TYPE_CHECKING:
     import pytest
@@ -121,7 +124,7 @@ def wait_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     ]
 
 
-def index_ends(count: int, page_size: int) -> list[int]:
+def page_end_indexes(count: int, page_size: int) -> list[int]:
     """Return the ticket index each page ends at, for distinct timestamps.
 
     Every page but the first starts with the ticket at the previous end, so a page
@@ -147,5 +150,27 @@ def expected_bookmarks(seconds: list[int], page_size: int) -> list[int]:
 
     One per page, then the SDK's final STATE repeats the last one.
     """
-    ends = [seconds[index] for index in index_ends(len(seconds), page_size)]
+    ends = [seconds[index] for index in page_end_indexes(len(seconds), page_size)]
     return [*ends, ends[-1]]
+
+
+def run_until_error(config: dict, state: dict | None = None) -> tuple[Run, Exception]:
+    """Run a sync in this process that must fail, and return its output and error.
+
+    Raises:
+        AssertionError: If the sync finishes without an error.
+    """
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+    tap = TapZendeskIncremental(config=config, state=state, validate_config=True)
+    error = None
+    with contextlib.redirect_stdout(stream):
+        try:
+            tap.sync_all()
+        except Exception as exc:  # noqa: BLE001 - the caller checks the type
+            error = exc
+    stream.flush()
+    if error is None:
+        message = "expected the sync to fail, but it finished"
+        raise AssertionError(message)
+    return Run(messages=parse_lines(raw.getvalue().decode("utf-8"))), error
