@@ -71,7 +71,7 @@ class OAuthAuth(ZendeskAuth):
         self._timeout = timeout
         self._token_file = Path(token_file) if token_file and refresh_token else None
         self._refresh_token: str | None = None
-        self._refresh_source = "`oauth_refresh_token`"
+        self._refresh_source = "the configured `oauth_refresh_token`"
         if refresh_token:
             self.method = "oauth_refresh_token"
             self.rejection_fix = (
@@ -151,9 +151,10 @@ class OAuthAuth(ZendeskAuth):
             except requests.exceptions.RequestException as exc:
                 if attempt == TOKEN_TRIES:
                     msg = (
-                        f"Could not reach {self._token_url} for the OAuth {grant} "
-                        f"grant after {TOKEN_TRIES} tries: {type(exc).__name__}. "
-                        "Check `subdomain`, `api_url` and the network."
+                        f"Connection to {self._token_url} failed for the OAuth "
+                        f"{grant} grant after {TOKEN_TRIES} tries "
+                        f"({type(exc).__name__}): check `subdomain`, `api_url` and "
+                        "the network."
                     )
                     raise CredentialsError(msg) from None
                 self._log_retry(grant, type(exc).__name__, wait)
@@ -174,7 +175,7 @@ class OAuthAuth(ZendeskAuth):
         pacing.CLOCK.sleep(wait)
 
     def _token_body(self, response: requests.Response, grant: str) -> dict:
-        if response.is_redirect:
+        if HTTPStatus.MULTIPLE_CHOICES <= response.status_code < HTTPStatus.BAD_REQUEST:
             location = response.headers.get("Location") or "another URL"
             msg = (
                 f"Zendesk redirected the OAuth token request to {location} (HTTP "
