@@ -159,6 +159,15 @@ class ZendeskStream(RESTStream):
 
     @override
     def sync(self, context: Context | None = None) -> None:
+        """Check the bookmarks of every stream in state, then sync this stream.
+
+        The SDK syncs streams in name order, so without this check
+        ``ticket_fields`` would send requests before ``tickets`` rejects its
+        bookmark.
+        """
+        for stream in self._tap.streams.values():
+            if isinstance(stream, ZendeskStream):
+                stream.check_bookmark()
         with fewer_gc_passes():
             super().sync(context)
 
@@ -252,6 +261,13 @@ class ZendeskStream(RESTStream):
         return build_oauth(
             method, self.url_base, self.config, float(self.timeout), self.logger
         )
+
+    def check_bookmark(self) -> None:
+        """Check this stream's bookmark in state before the run's first request.
+
+        Streams that resume from a bookmark override this to raise
+        :class:`~tap_zendesk_incremental.errors.InvalidStateError`.
+        """
 
     @cached_property
     def pacer(self) -> pacing.RequestPacer:

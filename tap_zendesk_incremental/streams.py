@@ -187,6 +187,10 @@ class TicketsStream(ZendeskStream):
         )
         return start_time
 
+    @override
+    def check_bookmark(self) -> None:
+        self.export_bookmark(self.pacer.clock.time())
+
     def export_bookmark(self, now: float) -> int | None:
         """Return the earliest bookmark of the selected streams fed by the export.
 

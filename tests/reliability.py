@@ -9,7 +9,7 @@ import typing as t
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from fake_zendesk import Account, FakeZendesk
+from fake_zendesk import Account, FakeZendesk, Fault
 from tap_zendesk_incremental.tap import TapZendeskIncremental
 from tests.helpers import API_TOKEN, EMAIL, Run, parse_lines
 
@@ -78,6 +78,16 @@ def tap_config(server: FakeZendesk, **overrides: t.Any) -> dict:
     }
     config.update(overrides)
     return config
+
+
+def enqueue_at(server: FakeZendesk, number: int, *faults: Fault) -> None:
+    """Serve ``faults`` to export requests from request ``number`` (from 1) on."""
+
+    def enqueue(_server: FakeZendesk, request_number: int) -> None:
+        if request_number == number:
+            server.faults.enqueue(*faults)
+
+    server.on_request(enqueue)
 
 
 def export_requests(server: FakeZendesk) -> list:

@@ -11,6 +11,7 @@ from tap_zendesk_incremental.errors import ExportShapeError, ZendeskAPIError
 from tests.helpers import API_TOKEN, EMAIL, run_cli, run_in_process
 from tests.reliability import (
     Servers,
+    enqueue_at,
     expected_bookmarks,
     export_requests,
     page_end_indexes,
@@ -63,16 +64,6 @@ def account(clock):
 def backoff_ceiling(try_number: int) -> float:
     """Return the longest wait after failed try ``try_number`` (from 1)."""
     return min(60.0, 2.0**try_number)
-
-
-def enqueue_at(server, number: int, *faults: Fault) -> None:
-    """Serve ``faults`` from export request ``number`` on."""
-
-    def enqueue(_server, request_number: int) -> None:
-        if request_number == number:
-            server.faults.enqueue(*faults)
-
-    server.on_request(enqueue)
 
 
 @pytest.mark.parametrize("case", RETRIED_FAULTS.values(), ids=RETRIED_FAULTS)
