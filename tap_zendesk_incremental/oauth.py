@@ -317,7 +317,11 @@ def _check_token_directory(path: Path) -> None:
 
 
 def _replace_file(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with a file that only its owner can read."""
+    """Replace ``path`` atomically with a file that only its owner can read.
+
+    The content and then the directory entry are synced to disk, so after a crash
+    the path contains either the old or the new token, never a partial one.
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".refresh-token-")
     try:
         os.fchmod(handle, 0o600)
@@ -330,6 +334,11 @@ def _replace_file(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             Path(temporary).unlink()
         raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _seconds(value: object) -> float:

@@ -97,7 +97,7 @@ def test_cli_without_auth_names_every_method(server, config):
 
     run = run_cli(config)
 
-    assert run.exit_code != 0
+    assert run.exit_code == 1
     assert "No authentication is configured" in run.stderr
     for key in (
         "`email` + `api_token`",
@@ -114,7 +114,7 @@ def test_cli_with_two_methods_names_both(server, config):
 
     run = run_cli(config)
 
-    assert run.exit_code != 0
+    assert run.exit_code == 1
     assert "(api_token and oauth_client_credentials)" in run.stderr
     assert "set exactly one of" in run.stderr
     assert server.requests == []

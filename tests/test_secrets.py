@@ -109,6 +109,28 @@ def test_debug_run_shows_no_secret(method_config, tmp_path, method):
 
 
 @pytest.mark.parametrize("method", list(METHODS))
+def test_env_settings_show_no_secret(method_config, tmp_path, method):
+    """Settings from TAP_ZENDESK_INCREMENTAL_* variables, as Meltano can pass them."""
+    settings = method_config(method)
+    keys = [*METHODS[method]]
+    if method == "oauth_refresh_token":
+        keys.append("oauth_refresh_token_file")
+    env = {f"TAP_ZENDESK_INCREMENTAL_{key.upper()}": settings.pop(key) for key in keys}
+
+    run = run_cli(settings, extra_args=("--config", "ENV"), env={**DEBUG, **env})
+
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert run.records()
+    for key in keys:
+        assert f"Parsing '{key}' config from env variable" in run.stderr
+    rotated = ()
+    token_file = tmp_path / "acme.token"
+    if token_file.exists():
+        rotated = (token_file.read_text(encoding="utf-8").strip(),)
+    assert leaked(json.dumps(run.messages) + run.stderr, rotated) == []
+
+
+@pytest.mark.parametrize("method", list(METHODS))
 def test_rejected_credentials_show_no_secret(full_server, method_config, method):
     full_server.set_status(401)
 
