@@ -10,6 +10,9 @@ from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 from singer_sdk.singerlib.messages import Message, RecordMessage, SingerMessageType
 from typing_extensions import override
 
+if t.TYPE_CHECKING:
+    import datetime
+
 #: Bytes buffered before a write to stdout even without a STATE message.
 FLUSH_BYTES = 1 << 20
 
@@ -19,6 +22,24 @@ def _encode_other(value: object) -> object:
 
 
 _encoder = msgspec.json.Encoder(enc_hook=_encode_other, decimal_format="number")
+
+
+def record_payload(
+    stream: str,
+    record: dict,
+    version: int | None,
+    time_extracted: datetime.datetime | None,
+) -> dict[str, t.Any]:
+    """Build the JSON object of a RECORD message around ``record``, not copying it.
+
+    ``dataclasses.asdict`` on a RecordMessage would deep-copy every record.
+    """
+    payload: dict[str, t.Any] = {"type": "RECORD", "stream": stream, "record": record}
+    if version is not None:
+        payload["version"] = version
+    if time_extracted is not None:
+        payload["time_extracted"] = time_extracted
+    return payload
 
 
 class BufferedSingerWriter(GenericSingerWriter[bytes, Message]):
@@ -35,16 +56,12 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, Message]):
     @override
     def serialize_message(self, message: Message) -> bytes:
         if isinstance(message, RecordMessage):
-            # dataclasses.asdict would deep-copy every record; build the dict once.
-            payload: dict[str, t.Any] = {
-                "type": "RECORD",
-                "stream": message.stream,
-                "record": message.record,
-            }
-            if message.version is not None:
-                payload["version"] = message.version
-            if message.time_extracted is not None:
-                payload["time_extracted"] = message.time_extracted
+            payload = record_payload(
+                message.stream,
+                message.record,
+                message.version,
+                message.time_extracted,
+            )
             return _encoder.encode(payload)
         return _encoder.encode(message.to_dict())
 
@@ -53,6 +70,23 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, Message]):
         self._buffer += self.serialize_message(message)
         self._buffer += b"\n"
         if message.type != SingerMessageType.RECORD or len(self._buffer) > FLUSH_BYTES:
+            self.flush()
+
+    def write_record(
+        self,
+        stream: str,
+        record: dict,
+        version: int | None,
+        time_extracted: datetime.datetime | None,
+    ) -> None:
+        """Buffer a RECORD message without building a RecordMessage first.
+
+        The bytes are those that ``write_message`` writes for the same message.
+        """
+        payload = record_payload(stream, record, version, time_extracted)
+        _encoder.encode_into(payload, self._buffer, len(self._buffer))
+        self._buffer += b"\n"
+        if len(self._buffer) > FLUSH_BYTES:
             self.flush()
 
     def flush(self) -> None:
