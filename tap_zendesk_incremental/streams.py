@@ -120,14 +120,25 @@ class TicketsStream(ZendeskStream):
         progress = ExportProgress(
             self.logger, start_time, end_time or int(now) - RECENT_SECONDS, self.pacer
         )
+        try:
+            yield from self.export_from(start_time, end_time, progress)
+        except CaughtUpError:
+            # Each bookmark written is exact, so the next run resumes from it.
+            self.logger.info("Zendesk reports the export is caught up")
+
+    def export_from(
+        self, start_time: int, end_time: int | None, progress: ExportProgress
+    ) -> Iterator[dict]:
+        """Emit the tickets from ``start_time`` on and write a bookmark per page.
+
+        Raises:
+            CaughtUpError: If Zendesk answers that a ``start_time`` is too recent,
+                also while reading a crowded second through the cursor export.
+        """
         boundary = BoundaryFilter()
         url, params = self.url_base + self.path, self.export_params(start_time)
         while not self.is_caught_up(start_time, end_time):
-            try:
-                page = ExportPage.from_json(self.fetch_json(url, params), url)
-            except CaughtUpError:
-                self.logger.info("Zendesk reports the export is caught up")
-                return
+            page = ExportPage.from_json(self.fetch_json(url, params), url)
 
             self.on_page(page)
             progress.page_started(page.tickets)

@@ -167,6 +167,30 @@ def test_malformed_cursor_page_stops_run(servers, clock):
     assert run.bookmarks() == [seconds_of(account)[49], crowded]
 
 
+def test_too_recent_in_cursor_read(servers, clock):
+    """A too-recent answer while reading a crowded second keeps its bookmark."""
+    account, seconds, crowded = crowded_account(clock, "middle")
+    server = servers.start(account, same_second="stall")
+    # Requests 1 to 3 are time-based pages, 4 the first cursor page.
+    enqueue_at(server, 4, Fault.too_recent(status=422))
+    config = tap_config(server)
+
+    run = run_in_process(config)
+
+    before = {v for v in account.versions() if v[1] < crowded}
+    at_crowded = {v for v in run.versions() if v[1] == crowded}
+    assert set(run.versions()) == before | at_crowded
+    assert len(at_crowded) == PAGE_SIZE  # the time-based pages' share of it
+    assert len(run.versions()) == len(before) + PAGE_SIZE
+    assert statuses(server) == [200, 200, 200, 422]
+    assert run.bookmarks() == [seconds[169], crowded, crowded]
+
+    rerun = run_in_process(config, state=run.last_state)
+
+    assert set(run.versions()) | set(rerun.versions()) == set(account.versions())
+    assert rerun.bookmarks()[-1] == seconds[199]
+
+
 def test_updates_during_export_reappear(servers, clock):
     """Tickets changed mid-run come again at their new version, after the old."""
     account = spaced_account(clock.time(), 250)

@@ -40,6 +40,8 @@ RETRIED_FAULTS = {
     "503-html": (Fault.status(503, body="html"), 503, "HTTP 503 Service Unavail"),
     "504-json": (Fault.status(504), 504, "HTTP 504 GatewayTimeout"),
     "504-html": (Fault.status(504, body="html"), 504, "HTTP 504 Gateway Timeout"),
+    "200-html": (Fault.status(200, body="html"), 200, "incomplete or invalid JSON"),
+    "200-text": (Fault.status(200, body="text"), 200, "incomplete or invalid JSON"),
     "reset": (Fault.connection_reset(), 0, "connection error"),
     "truncated": (
         Fault.truncated_body(),
