@@ -1,4 +1,4 @@
-"""Soak: 20,000 tickets, a fault in about one request of five, virtual clock."""
+"""Soak: 20,000 tickets, 10 requests a minute, a fault in about one request of five."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ TICKETS = 20_000
 PAGE_SIZE = 100
 FAULT_RATE = 0.2
 FAULT_SEED = 20_240_601
+RATE_LIMIT = 10
 # Three seconds that each contain more tickets than a page, from bulk updates.
 BULK_SECONDS = 3
 BULK_SIZE = 250
@@ -60,11 +61,16 @@ def test_soak_with_random_faults(servers, clock, same_second):
     clean_server = servers.start(account, same_second=same_second)
     clean = run_in_process(tap_config(clean_server, page_size=PAGE_SIZE))
     clean_requests = len(export_requests(clean_server))
-    server = servers.start(account, same_second=same_second)
+    server = servers.start(
+        account, same_second=same_second, rate_limit_per_minute=RATE_LIMIT
+    )
     server.faults.random(FAULT_RATE, seed=FAULT_SEED, kinds=RETRIABLE_FAULTS)
     counter = FaultCounter(server)
+    config = tap_config(
+        server, page_size=PAGE_SIZE, max_retries=10, max_requests_per_minute=RATE_LIMIT
+    )
 
-    run = run_in_process(tap_config(server, page_size=PAGE_SIZE, max_retries=10))
+    run = run_in_process(config)
 
     assert sorted(run.versions()) == account.versions()
     assert len(run.versions()) == TICKETS
@@ -76,3 +82,6 @@ def test_soak_with_random_faults(servers, clock, same_second):
     assert kinds == {"status", "reset", "truncated"}
     statuses = {status for kind, status in counter.taken if kind == "status"}
     assert statuses == {429, 500, 502, 503, 504}
+    # Every 429 was an injected fault: pacing kept within the server's limit.
+    rate_limited = [r for r in export_requests(server) if r.status == 429]
+    assert len(rate_limited) == counter.taken["status", 429]
