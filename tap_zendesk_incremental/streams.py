@@ -132,7 +132,7 @@ class TicketsStream(ZendeskStream):
         """Emit the tickets from ``start_time`` on and write a bookmark per page.
 
         Raises:
-            CaughtUpError: If Zendesk answers that a ``start_time`` is too recent,
+            CaughtUpError: If Zendesk rejects a ``start_time`` as too recent,
                 also while reading a crowded second through the cursor export.
         """
         boundary = BoundaryFilter()
