@@ -261,8 +261,8 @@ class ZendeskStream(RESTStream):
     @override
     @cached_property
     def user_agent(self) -> str:
-        # Cached because the SDK reads it for every request and the default reads
-        # the installed package's metadata, about 1 ms each time.
+        # Cached because the SDK reads it for every request, and each read of the
+        # installed package's version from its metadata takes about 0.5 ms.
         return self.config.get("user_agent") or (
             f"{self.tap_name}/{self._tap.plugin_version}"
         )
