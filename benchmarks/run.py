@@ -152,11 +152,14 @@ def ratelimit_lines(result: RateLimitResult) -> list[str]:
     over = 0.0
     if result.bound_seconds:
         over = (result.virtual_seconds / result.bound_seconds - 1) * 100
+    formula = minimum_requests_formula(result.tickets, result.page_size)
     rows = [
         ("export requests", f"{result.requests}"),
-        ("HTTP 429 answers", f"{result.too_many_requests}"),
+        ("ceil(N / page size) + 1", f"{formula}"),
+        ("HTTP 429 responses", f"{result.too_many_requests}"),
         ("records", f"{result.records}"),
         ("virtual s, first to last request", f"{result.virtual_seconds:.2f}"),
+        ("virtual s, whole run", f"{result.run_virtual_seconds:.2f}"),
         ("lower bound s", f"{result.bound_seconds:.2f}"),
         ("over the bound", f"{over:.2f}%"),
         ("real s", f"{result.real_seconds:.2f}"),

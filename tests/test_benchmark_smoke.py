@@ -59,5 +59,5 @@ def test_ratelimit_mode_prints_figures():
         figures[name.strip()] = value
     assert figures["export requests"] == "21"
     assert figures["records"] == "2000"
-    assert "HTTP 429 answers" in figures
+    assert figures["HTTP 429 responses"] == "0"
     assert "lower bound s" in figures
