@@ -19,6 +19,7 @@ from tests.e2e.support import (
     Meltano,
     PausingServer,
     Postgres,
+    copy_project,
     find_meltano,
 )
 
@@ -66,7 +67,7 @@ def meltano_env(state_dir: Path, api_url: str, **extra: str) -> dict[str, str]:
     """Build the environment of Meltano commands for one fake account.
 
     The system database, and so the state, is a file in `state_dir`, so that no two
-    tests share a bookmark.
+    tests share a bookmark. Output files go there too.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -78,7 +79,7 @@ def meltano_env(state_dir: Path, api_url: str, **extra: str) -> dict[str, str]:
             "ZENDESK_API_URL": api_url,
             "TAP_ZENDESK_INCREMENTAL_PAGE_SIZE": str(PAGE_SIZE),
             "TARGET_JSONL_DESTINATION_PATH": str(state_dir / "jsonl"),
-            "TARGET_DUCKDB_FILEPATH": str(state_dir / "zendesk.duckdb"),
+            "TARGET_DUCKDB_FILEPATH": str(state_dir / "warehouse.duckdb"),
         }
     )
     env.update(extra)
@@ -90,21 +91,20 @@ def meltano_env(state_dir: Path, api_url: str, **extra: str) -> dict[str, str]:
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable]:
     """Return a function that starts fake servers, all stopped after the module.
 
-    `start(tickets, seed)` runs `python -m fake_zendesk`. With `served_pages=N` it
-    starts a :class:`PausingServer` in this process instead, which holds every
-    export request after the first N until `resume()`.
+    `start(tickets, seed)` runs `python -m fake_zendesk`. With `pausing=True` it
+    starts a :class:`PausingServer` in this process instead, which can hold
+    export requests.
     """
     servers: list[FakeServer | PausingServer] = []
     log_dir = tmp_path_factory.mktemp("fake-zendesk")
 
     def start(
-        tickets: int = 300, seed: int = 7, served_pages: int | None = None
+        tickets: int = 300, seed: int = 7, *, pausing: bool = False
     ) -> FakeServer | PausingServer:
-        if served_pages is None:
-            log_path = log_dir / f"server-{len(servers)}.log"
-            server: FakeServer | PausingServer = FakeServer(tickets, seed, log_path)
+        if pausing:
+            server: FakeServer | PausingServer = PausingServer(tickets, seed)
         else:
-            server = PausingServer(tickets, seed, served_pages)
+            server = FakeServer(tickets, seed, log_dir / f"server-{len(servers)}.log")
         servers.append(server)
         return server
 
@@ -121,6 +121,8 @@ def make_meltano(
 
     def make(api_url: str, **extra: str) -> Meltano:
         state_dir = tmp_path_factory.mktemp("meltano")
-        return Meltano(meltano_executable, meltano_env(state_dir, api_url, **extra))
+        project = copy_project(state_dir / "project")
+        env = meltano_env(state_dir, api_url, **extra)
+        return Meltano(meltano_executable, project, env)
 
     return make

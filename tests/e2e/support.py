@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,18 +138,17 @@ class FakeServer(AdminClient):
 
 
 class PausingServer(AdminClient):
-    """A fake server in this process that holds export requests after the first few.
+    """A fake server in this process that can hold export requests.
 
     A run against it stops in the middle of the export for as long as the test
     needs, which makes killing a run mid-export repeatable.
     """
 
-    def __init__(self, tickets: int, seed: int, served_pages: int) -> None:
-        """Serve `served_pages` export pages at once and hold later requests.
-
-        Held requests wait until :meth:`resume` or for at most 120 seconds.
-        """
-        self._served_pages = served_pages
+    def __init__(self, tickets: int, seed: int) -> None:
+        """Start serving `tickets` generated tickets without holding requests."""
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._limit: int | None = None
         self._resumed = threading.Event()
         self._server = FakeZendesk(
             Account.generate(count=tickets, seed=seed),
@@ -158,12 +158,26 @@ class PausingServer(AdminClient):
         self._server.on_request(self._hold)
         self.url = self._server.start()
 
-    def _hold(self, _server: FakeZendesk, number: int) -> None:
-        if number > self._served_pages:
+    def _hold(self, _server: FakeZendesk, _number: int) -> None:
+        with self._lock:
+            self._requests += 1
+            held = self._limit is not None and self._requests > self._limit
+        if held:
             self._resumed.wait(timeout=120)
+
+    def pause_after(self, requests: int) -> None:
+        """Serve `requests` more export requests, then hold the rest until resumed.
+
+        Held requests wait for :meth:`resume`, or for at most 120 seconds.
+        """
+        with self._lock:
+            self._limit = self._requests + requests
+        self._resumed.clear()
 
     def resume(self) -> None:
         """Serve held and later export requests without waiting."""
+        with self._lock:
+            self._limit = None
         self._resumed.set()
 
     def stop(self) -> None:
@@ -186,7 +200,9 @@ class RunResult:
         total = 0
         for event in self.events:
             metric = event.get("metric_info")
-            if event.get("string_id") != extractor or not isinstance(metric, dict):
+            # `meltano run` names the plugin in `string_id`, `meltano elt` in `name`.
+            source = event.get("string_id") or event.get("name")
+            if source != extractor or not isinstance(metric, dict):
                 continue
             if metric.get("metric") != "record_count":
                 continue
@@ -217,16 +233,29 @@ def parse_events(text: str) -> list[dict]:
     return events
 
 
-class Meltano:
-    """The `meltano` CLI in the repository's project, with one test's environment.
+def copy_project(target: Path) -> Path:
+    """Copy the repository's Meltano project to `target` and return `target`.
 
-    Plugins come from the shared `.meltano/` folder, while the system database,
-    and with it the state, lives in the test's own folder.
+    The copy has the repository's meltano.yml and links to the plugins installed
+    in the repository's `.meltano/`. Meltano rewrites `.meltano/run/` on every
+    command, so a project of its own keeps a test apart from any other Meltano
+    command running in the repository.
     """
+    meltano_dir = target / ".meltano"
+    meltano_dir.mkdir(parents=True)
+    shutil.copy(REPO / "meltano.yml", target / "meltano.yml")
+    for plugin_type in ("extractors", "loaders"):
+        (meltano_dir / plugin_type).symlink_to(REPO / ".meltano" / plugin_type)
+    return target
 
-    def __init__(self, executable: Path, env: dict[str, str]) -> None:
-        """Keep the executable and the environment for every command."""
+
+class Meltano:
+    """The `meltano` CLI in a copy of the project, with one test's environment."""
+
+    def __init__(self, executable: Path, project: Path, env: dict[str, str]) -> None:
+        """Keep the executable, the project folder and the environment."""
         self.executable = executable
+        self.project = project
         self.env = env
 
     def command(self, *args: str) -> list[str]:
@@ -242,7 +271,7 @@ class Meltano:
         command = self.command(*args)
         completed = subprocess.run(  # noqa: S603
             command,
-            cwd=REPO,
+            cwd=self.project,
             env=self.env,
             capture_output=True,
             text=True,
@@ -263,41 +292,51 @@ class Meltano:
             raise AssertionError(message)
         return result
 
-    def run_and_kill_after_state(self, *args: str) -> RunResult:
-        """Start `meltano ARGS`, SIGKILL its process group after the first state.
+    def run_and_kill(
+        self, *args: str, when: Callable[[list[str]], bool], timeout: float = 120
+    ) -> RunResult:
+        """Start `meltano ARGS` and SIGKILL its process group once `when` is true.
 
-        Meltano logs "Incremental state has been updated" once it has stored a
-        STATE message from the loader, which the loader sends only after writing
-        the rows before it.
+        `when` gets the log lines so far and is checked every 0.2 seconds.
 
         Raises:
-            AssertionError: If the run ends before any state is stored.
+            AssertionError: If the run ends, or `timeout` seconds pass, first.
         """
         process = subprocess.Popen(  # noqa: S603
             self.command(*args),
-            cwd=REPO,
+            cwd=self.project,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
         )
-        assert process.stderr is not None
-        lines = []
+        lines: list[str] = []
+
+        def collect() -> None:
+            assert process.stderr is not None
+            for line in process.stderr:
+                lines.append(line)
+
+        reader = threading.Thread(target=collect)
+        reader.start()
+        deadline = time.monotonic() + timeout
         killed = False
-        for line in process.stderr:
-            lines.append(line)
-            if "Incremental state has been updated" in line:
+        while process.poll() is None and time.monotonic() < deadline:
+            if when(list(lines)):
                 os.killpg(process.pid, signal.SIGKILL)
                 killed = True
                 break
-        process.stderr.close()
-        returncode = process.wait(timeout=RUN_TIMEOUT_SECONDS)
+            time.sleep(0.2)
+        if not killed and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        returncode = process.wait(timeout=60)
+        reader.join(timeout=60)
         result = RunResult(list(args), returncode, "", parse_events("".join(lines)))
         if not killed:
             message = (
-                f"meltano {' '.join(args)} ended with {returncode} before storing "
-                f"any state:\n{result.log_tail()}"
+                f"meltano {' '.join(args)} ended, or ran {timeout} s, before the "
+                f"kill condition held:\n{result.log_tail()}"
             )
             raise AssertionError(message)
         return result
@@ -306,6 +345,17 @@ class Meltano:
         """Return the stored state of `state_id` (`meltano state get`)."""
         result = self.run("state", "get", state_id)
         return json.loads(result.stdout)
+
+
+STATE_STORED = "Incremental state has been updated"
+
+
+def state_stored(lines: list[str]) -> bool:
+    """Tell whether Meltano has logged that it stored a STATE from the loader.
+
+    The loader sends STATE only after it has written the rows before it.
+    """
+    return any(STATE_STORED in line for line in lines)
 
 
 def bookmark(state: dict) -> int | None:
@@ -402,8 +452,11 @@ def read_duckdb(path: Path, schema: str) -> tuple[dict[str, str], list[dict]]:
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=False,
     )
+    if completed.returncode != 0:
+        message = f"reading {path} failed:\n{completed.stderr[-2000:]}"
+        raise RuntimeError(message)
     body = json.loads(completed.stdout)
     return body["types"], body["rows"]
 

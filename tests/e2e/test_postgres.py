@@ -137,27 +137,44 @@ def test_column_types(two_runs: TwoRuns):
 def test_killed_run_resumes(start_server, make_meltano, postgres: Postgres):
     schema = "e2e_postgres_killed"
     postgres.drop_schema(schema)
-    # Four pages of 50 reach the loader, then the export stalls until the kill.
-    server = start_server(tickets=300, seed=12, served_pages=4)
-    # Small batches make the loader commit, and so emit STATE, every 50 rows.
+    server = start_server(tickets=300, seed=12, pausing=True)
+    # Batches of 50 rows are committed as they fill. target-postgres sends STATE
+    # only at the end of its input (or after 5 minutes), so a killed run stores
+    # none and the next run starts again from the previous run's bookmark.
     meltano = make_meltano(
         server.url,
         TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=schema,
         TARGET_POSTGRES_BATCH_SIZE_ROWS="50",
     )
-    tickets = server.tickets()
+    meltano.run(*PIPELINE)
+    stored = bookmark(meltano.state(STATE_ID))
+    changed = set(server.update(150))
+    change_time = server.tickets()[min(changed)]["generated_timestamp"]
 
-    meltano.run_and_kill_after_state(*PIPELINE)
+    def first_batch_written(_lines: list[str]) -> bool:
+        rows = postgres.query(
+            f"SELECT count(*) FROM {schema}.tickets "
+            f"WHERE generated_timestamp >= {change_time}"
+        )
+        return int(rows[0]) >= 50
+
+    server.pause_after(2)
+    meltano.run_and_kill(*PIPELINE, when=first_batch_written)
     server.resume()
-    partial = bookmark(meltano.state(STATE_ID))
     killed_rows = postgres.rows(schema)
+    after_kill = bookmark(meltano.state(STATE_ID))
     resumed = meltano.run(*PIPELINE, "--force")
+    tickets = server.tickets()
+    expected = {i for i, t in tickets.items() if t["generated_timestamp"] >= stored}
     rows = postgres.rows(schema)
 
-    assert partial is not None
-    assert partial < max(ticket["generated_timestamp"] for ticket in tickets.values())
-    assert 0 < len(killed_rows) < len(tickets)
-    assert 0 < resumed.records_read() < len(tickets)
+    updated_before_kill = [
+        row for row in killed_rows if row["generated_timestamp"] >= change_time
+    ]
+    assert 50 <= len(updated_before_kill) < 150
+    assert after_kill == stored
+    assert changed <= expected
+    assert resumed.records_read() == len(expected)
     assert table_differences(rows, tickets) == []
 
 
