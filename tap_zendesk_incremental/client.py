@@ -366,6 +366,8 @@ class ZendeskStream(RESTStream):
             and self.zendesk_auth.renew()
         ):
             self.logger.info("Access token rejected; retrying once with a new one")
+            self.pacer.observe(response.headers.get("X-Rate-Limit-Remaining"))
+            self.pacer.wait_turn()
             response = self._send(prepared_request)
         self.pacer.observe(response.headers.get("X-Rate-Limit-Remaining"))
         self.validate_response(response)
