@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,7 +22,16 @@ from tests.e2e.support import (
     find_meltano,
 )
 
-PLUGINS = ("tap-zendesk-incremental", "target-postgres", "target-duckdb", "target-jsonl")
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+PLUGINS = (
+    "tap-zendesk-incremental",
+    "target-postgres",
+    "target-duckdb",
+    "target-jsonl",
+)
 PAGE_SIZE = 50
 
 
@@ -40,7 +48,7 @@ def meltano_executable() -> Path:
     executable = find_meltano()
     if executable is None:
         unavailable("meltano not installed (run scripts/test.sh)")
-    completed = subprocess.run(  # noqa: S603
+    completed = subprocess.run(
         [str(executable), "--log-level=warning", "install", *PLUGINS],
         cwd=REPO,
         env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"},

@@ -15,16 +15,19 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fake_zendesk import Account, FakeZendesk
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 REPO = Path(__file__).resolve().parents[2]
 EMAIL = "agent@example.com"
-API_TOKEN = "demo-token"  # noqa: S105 - the fake server's demo credential
+API_TOKEN = "demo-token"
 LISTENING = re.compile(r"fake Zendesk listening on (http://127\.0\.0\.1:\d+)")
 SERVER_START_SECONDS = 30
 RUN_TIMEOUT_SECONDS = 300
@@ -50,8 +53,8 @@ class AdminClient:
     url: str
 
     def _call(self, method: str, path: str) -> dict:
-        request = urllib.request.Request(self.url + path, method=method)  # noqa: S310
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        request = urllib.request.Request(self.url + path, method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
 
     def update(self, count: int) -> list[int]:
@@ -97,7 +100,7 @@ class FakeServer(AdminClient):
             API_TOKEN,
         ]
         self._log = log_path.open("w")
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             command,
             cwd=REPO,
             stdout=subprocess.PIPE,
@@ -269,7 +272,7 @@ class Meltano:
             AssertionError: If `check` and the command fails.
         """
         command = self.command(*args)
-        completed = subprocess.run(  # noqa: S603
+        completed = subprocess.run(
             command,
             cwd=self.project,
             env=self.env,
@@ -302,7 +305,7 @@ class Meltano:
         Raises:
             AssertionError: If the run ends, or `timeout` seconds pass, first.
         """
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             self.command(*args),
             cwd=self.project,
             env=self.env,
@@ -311,14 +314,9 @@ class Meltano:
             text=True,
             start_new_session=True,
         )
+        # The reader thread appends each log line as it arrives.
         lines: list[str] = []
-
-        def collect() -> None:
-            assert process.stderr is not None
-            for line in process.stderr:
-                lines.append(line)
-
-        reader = threading.Thread(target=collect)
+        reader = threading.Thread(target=lines.extend, args=(process.stderr,))
         reader.start()
         deadline = time.monotonic() + timeout
         killed = False
@@ -394,7 +392,7 @@ class Postgres:
             RuntimeError: If psql fails.
         """
         completed = subprocess.run(
-            ["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],  # noqa: S607
+            ["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
             env=self.env,
             capture_output=True,
             text=True,
@@ -447,7 +445,7 @@ def read_duckdb(path: Path, schema: str) -> tuple[dict[str, str], list[dict]]:
     The query runs in target-duckdb's own interpreter so that the reader and the
     writer use one duckdb version.
     """
-    completed = subprocess.run(  # noqa: S603
+    completed = subprocess.run(
         [str(loader_python("target-duckdb")), "-c", DUCKDB_DUMP, str(path), schema],
         capture_output=True,
         text=True,
@@ -462,7 +460,7 @@ def read_duckdb(path: Path, schema: str) -> tuple[dict[str, str], list[dict]]:
 
 
 def to_utc(value: str | None) -> datetime | None:
-    """Parse an ISO 8601 timestamp; one without an offset is taken as UTC."""
+    """Parse an ISO 8601 timestamp, taking one without an offset as UTC."""
     if value is None:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
@@ -500,16 +498,18 @@ def row_differences(
             continue
         expected = normalize(name, ticket.get(name))
         actual = normalize(name, row[name])
-        if name in json_columns and isinstance(actual, str):
-            if not isinstance(expected, str):
-                actual = json.loads(actual)
+        is_json_text = name in json_columns and isinstance(actual, str)
+        if is_json_text and not isinstance(expected, str):
+            actual = json.loads(actual)
         if actual != expected:
             differences.append(f"{name}: expected {expected!r}, got {actual!r}")
     return differences
 
 
 def table_differences(
-    rows: list[dict], tickets: dict[int, dict], json_columns: frozenset[str] = frozenset()
+    rows: list[dict],
+    tickets: dict[int, dict],
+    json_columns: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Compare a whole table with the fake account, field by field.
 
@@ -523,13 +523,16 @@ def table_differences(
         if ticket_id in by_id:
             differences.append(f"ticket {ticket_id}: more than one row")
         by_id[ticket_id] = row
-    for ticket_id in sorted(set(tickets) - set(by_id)):
-        differences.append(f"ticket {ticket_id}: no row")
-    for ticket_id in sorted(set(by_id) - set(tickets)):
-        differences.append(f"ticket {ticket_id}: row for an unknown ticket")
+    differences.extend(
+        f"ticket {ticket_id}: no row" for ticket_id in sorted(set(tickets) - set(by_id))
+    )
+    differences.extend(
+        f"ticket {ticket_id}: row for an unknown ticket"
+        for ticket_id in sorted(set(by_id) - set(tickets))
+    )
     for ticket_id in sorted(set(tickets) & set(by_id)):
-        for difference in row_differences(by_id[ticket_id], tickets[ticket_id], json_columns):
-            differences.append(f"ticket {ticket_id}: {difference}")
+        row_diffs = row_differences(by_id[ticket_id], tickets[ticket_id], json_columns)
+        differences.extend(f"ticket {ticket_id}: {diff}" for diff in row_diffs)
     return differences
 
 

@@ -33,7 +33,7 @@ def loads(start_server, make_meltano, meltano_executable) -> dict:
 
     first_run = meltano.run(*PIPELINE)
     first_tickets = server.tickets()
-    first_types, first_rows = read_duckdb(path, SCHEMA)
+    _first_types, first_rows = read_duckdb(path, SCHEMA)
     first_bookmark = bookmark(meltano.state(STATE_ID))
 
     changed = {*server.update(20), *server.create(10), *server.delete(5)}

@@ -17,7 +17,7 @@ SECRETS = {"api_token", "access_token", "oauth_client_secret", "oauth_refresh_to
 
 @pytest.fixture(scope="module")
 def about() -> dict:
-    completed = subprocess.run(  # noqa: S603
+    completed = subprocess.run(
         [sys.executable, "-m", "tap_zendesk_incremental", "--about", "--format=json"],
         capture_output=True,
         text=True,

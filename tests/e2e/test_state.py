@@ -36,7 +36,9 @@ def test_elt_state_id_resumes(start_server, make_meltano):
     changed = set(server.update(7))
     second = meltano.run(*pipeline)
     tickets = server.tickets()
-    expected = {i for i, t in tickets.items() if t["generated_timestamp"] >= first_bookmark}
+    expected = {
+        i for i, t in tickets.items() if t["generated_timestamp"] >= first_bookmark
+    }
 
     assert first.records_read() == 200
     assert changed <= expected
@@ -60,7 +62,9 @@ def test_state_list_get_clear(start_server, make_meltano):
 
     assert listed == [state_id]
     assert stored == newest
-    assert after_clear.returncode != 0 or bookmark(json.loads(after_clear.stdout)) is None
+    assert (
+        after_clear.returncode != 0 or bookmark(json.loads(after_clear.stdout)) is None
+    )
     assert reloaded.records_read() == 100
 
 
