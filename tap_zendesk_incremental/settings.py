@@ -157,8 +157,11 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Sideloads",
         description=(
             "Related objects to read from the same export responses, each emitted "
-            "as its own stream: " + ", ".join(SIDELOADS) + ". They cost no extra "
-            "request."
+            "as its own stream (metric_sets as `ticket_metrics`): "
+            + ", ".join(SIDELOADS)
+            + ". They cost no extra request. Without a catalog this setting "
+            "selects their streams; with a catalog, selecting a sideload stream "
+            "requests its sideload and deselecting it leaves it out."
         ),
     ),
     th.Property(
