@@ -39,7 +39,7 @@ class TwoRuns:
 
 
 @pytest.fixture(scope="module")
-def two_runs(start_server, make_meltano, postgres: Postgres) -> TwoRuns:
+def two_runs(postgres: Postgres, start_server, make_meltano) -> TwoRuns:
     schema = "e2e_postgres"
     postgres.drop_schema(schema)
     server = start_server(tickets=300, seed=11)
@@ -134,7 +134,7 @@ def test_column_types(two_runs: TwoRuns):
     assert types["custom_fields"] == "_jsonb"
 
 
-def test_killed_run_resumes(start_server, make_meltano, postgres: Postgres):
+def test_killed_run_resumes(postgres: Postgres, start_server, make_meltano):
     schema = "e2e_postgres_killed"
     postgres.drop_schema(schema)
     server = start_server(tickets=300, seed=12, pausing=True)
@@ -178,7 +178,7 @@ def test_killed_run_resumes(start_server, make_meltano, postgres: Postgres):
     assert table_differences(rows, tickets) == []
 
 
-def test_flattened_columns(start_server, make_meltano, postgres: Postgres):
+def test_flattened_columns(postgres: Postgres, start_server, make_meltano):
     schema = "e2e_postgres_flat"
     postgres.drop_schema(schema)
     server = start_server(tickets=100, seed=13)

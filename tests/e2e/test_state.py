@@ -68,7 +68,7 @@ def test_state_list_get_clear(start_server, make_meltano):
     assert reloaded.records_read() == 100
 
 
-def test_two_accounts_keep_apart(start_server, make_meltano, postgres: Postgres):
+def test_two_accounts_keep_apart(postgres: Postgres, start_server, make_meltano):
     main_schema, acme_schema = "e2e_main", "e2e_acme"
     postgres.drop_schema(main_schema)
     postgres.drop_schema(acme_schema)
