@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -85,7 +86,8 @@ def test_second_run_reads_only_changes(two_runs: TwoRuns):
         if ticket["generated_timestamp"] >= two_runs.first_bookmark
     }
 
-    assert len(two_runs.changed_ids) == 35
+    # 20 updated, 10 created and 5 deleted, where a deleted one may be updated too.
+    assert 30 <= len(two_runs.changed_ids) <= 35
     assert two_runs.changed_ids <= expected
     assert len(expected) < len(two_runs.changed_ids) + 5
     assert two_runs.second_run.records_read() == len(expected)
@@ -148,17 +150,23 @@ def test_killed_run_resumes(postgres: Postgres, start_server, make_meltano):
     )
     meltano.run(*PIPELINE)
     stored = bookmark(meltano.state(STATE_ID))
-    changed = set(server.update(150))
-    change_time = server.tickets()[min(changed)]["generated_timestamp"]
+    # Three seconds of up to 50 changes each (a ticket may change twice), so
+    # that an export page holds about 50 and the kill comes before the last one.
+    changed: set[int] = set()
+    for _ in range(3):
+        changed.update(server.update(50))
+        time.sleep(1.1)
+    tickets = server.tickets()
+    change_time = min(tickets[i]["generated_timestamp"] for i in changed)
 
     def first_batch_written(_lines: list[str]) -> bool:
         rows = postgres.query(
             f"SELECT count(*) FROM {schema}.tickets "
             f"WHERE generated_timestamp >= {change_time}"
         )
-        return int(rows[0]) >= 50
+        return int(rows[0]) > 0
 
-    server.pause_after(2)
+    server.pause_after(1)
     meltano.run_and_kill(*PIPELINE, when=first_batch_written)
     server.resume()
     killed_rows = postgres.rows(schema)
@@ -171,7 +179,7 @@ def test_killed_run_resumes(postgres: Postgres, start_server, make_meltano):
     updated_before_kill = [
         row for row in killed_rows if row["generated_timestamp"] >= change_time
     ]
-    assert 50 <= len(updated_before_kill) < 150
+    assert 0 < len(updated_before_kill) < len(changed)
     assert after_kill == stored
     assert changed <= expected
     assert resumed.records_read() == len(expected)
