@@ -25,7 +25,7 @@ setup_venv() {
     .venv/bin/python -m pip install -q -e '.[dev]' "meltano==$MELTANO_VERSION"
 }
 
-# Installs the named Meltano plugins into .meltano/ (a no-op when up to date).
+# Installs the named Meltano plugins into .meltano/ (seconds when up to date).
 install_plugins() {
     .venv/bin/meltano --log-level=warning install "$@"
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every test, the end-to-end ones included, on a fresh Debian machine or here.
+# Run every test, the end-to-end ones included, on a developer or fresh Debian machine.
 #
 #   bash scripts/test.sh [PYTEST_ARGS...]
 #
