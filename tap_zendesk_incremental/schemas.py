@@ -1,36 +1,39 @@
 """JSON Schemas of the tap's streams.
 
-Zendesk ids exceed 2**31, so every id is an unbounded ``integer``; targets map it
-to BIGINT. Fields whose shape varies between tickets keep every documented shape.
+Zendesk ids exceed 2**31: every id is an ``integer`` up to 2**63 - 1, which
+targets map to BIGINT (without the ``maximum``, target-duckdb picks HUGEINT).
+Fields whose shape varies between tickets keep every documented shape.
+
+Lists are declared as arrays without ``items``, with the item type in their
+description, so that SQL targets store each list as one JSON(B) value: given
+``items``, target-postgres makes a PostgreSQL array column instead (``bigint[]``,
+``jsonb[]``), which JSON functions cannot read directly.
 """
 
 from __future__ import annotations
 
 from singer_sdk import typing as th
 
-ID = th.IntegerType
-IDS = th.ArrayType(th.IntegerType)
-STRINGS = th.ArrayType(th.StringType)
+BIGINT_MAX = 2**63 - 1
+
+ID = th.IntegerType(maximum=BIGINT_MAX)
 ANY_OBJECT = th.ObjectType(additional_properties=True)
 
-#: A custom field value: text, a number sent as text, a multi-select list, a
-#: checkbox, a ``YYYY-MM-DD`` date, or null. A type list, not ``anyOf``, because
-#: singer-sdk 0.54 appends the bare string "null" to the ``anyOf`` of an optional
-#: property, which is invalid JSON Schema and makes target-postgres reject it.
-CUSTOM_FIELD_VALUE = th.CustomType(
-    {
-        "type": ["string", "array", "boolean", "number", "null"],
-        "items": {"type": ["string", "null"]},
-    }
-)
 
-CUSTOM_FIELDS = th.ArrayType(
-    th.ObjectType(
-        th.Property("id", ID),
-        th.Property("value", CUSTOM_FIELD_VALUE),
-        additional_properties=True,
+def json_list(items: str) -> th.CustomType:
+    """Declare a list stored as one JSON value, naming its items."""
+    return th.CustomType(
+        {"type": ["array", "null"], "description": f"List of {items}."}
     )
-)
+
+
+IDS = json_list("integer ids")
+STRINGS = json_list("strings")
+
+#: ``custom_fields`` and its copy ``fields``. Each value is text, a number sent as
+#: text, a multi-select list of strings, a checkbox boolean, a ``YYYY-MM-DD`` date,
+#: or null.
+CUSTOM_FIELDS = json_list("objects with an integer `id` and a `value`")
 
 #: ``{"score": "unoffered"}`` or a full rating; null when never offered.
 SATISFACTION_RATING = th.ObjectType(
@@ -64,7 +67,7 @@ WRITE_ONLY_FIELD = th.CustomType({"type": ["object", "array", "null"]})
 
 TICKET = th.PropertiesList(
     th.Property("id", ID, required=True),
-    th.Property("generated_timestamp", th.IntegerType, required=True),
+    th.Property("generated_timestamp", ID, required=True),
     th.Property("url", th.StringType),
     th.Property("external_id", th.StringType),
     th.Property("via", VIA),

@@ -129,11 +129,10 @@ def test_column_types(two_runs: TwoRuns):
     assert types["via"] == "jsonb"
     assert types["satisfaction_rating"] == "jsonb"
     assert types["dates"] == "jsonb"
-    # meltanolabs-target-postgres 0.8.1 makes a list a PostgreSQL array of its
-    # item type, and a list of objects an array of jsonb.
-    assert types["tags"] == "_text"
-    assert types["collaborator_ids"] == "_int8"
-    assert types["custom_fields"] == "_jsonb"
+    # Lists are declared without `items`, so each is one JSONB value.
+    assert types["tags"] == "jsonb"
+    assert types["collaborator_ids"] == "jsonb"
+    assert types["custom_fields"] == "jsonb"
 
 
 def test_killed_run_resumes(postgres: Postgres, start_server, make_meltano):
