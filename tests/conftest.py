@@ -10,9 +10,9 @@ from fake_zendesk import Account, FakeZendesk, VirtualClock
 from tap_zendesk_incremental import pacing
 from tests.helpers import API_TOKEN, EMAIL
 
-ACCESS_TOKEN = "static-bearer-77c1d0e4"  # noqa: S105
+ACCESS_TOKEN = "static-bearer-77c1d0e4"
 CLIENT_ID = "tap-client"
-CLIENT_SECRET = "client-secret-5b2e90aa"  # noqa: S105
+CLIENT_SECRET = "client-secret-5b2e90aa"
 TICKET_COUNT = 250
 
 

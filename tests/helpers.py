@@ -15,7 +15,7 @@ from pathlib import Path
 from tap_zendesk_incremental.tap import TapZendeskIncremental
 
 EMAIL = "agent@example.com"
-API_TOKEN = "tok-4f9a1c2e8b7d"  # noqa: S105
+API_TOKEN = "tok-4f9a1c2e8b7d"
 
 
 @dataclass
@@ -93,7 +93,7 @@ def run_cli(
             state_path.write_text(json.dumps(state))
             args += ["--state", str(state_path)]
         args += list(extra_args)
-        completed = subprocess.run(  # noqa: S603
+        completed = subprocess.run(
             args,
             capture_output=True,
             text=True,

@@ -46,10 +46,11 @@ def test_valid_settings_pass():
 def test_subdomain_or_api_url_required():
     errors = validate_config({"email": EMAIL, "api_token": API_TOKEN})
 
-    assert errors == [
+    expected = (
         "Missing setting `subdomain`: set the account's subdomain, such as 'acme' "
         "for acme.zendesk.com, or set `api_url`."
-    ]
+    )
+    assert errors == [expected]
 
 
 def test_secret_value_never_shown():

@@ -11,8 +11,7 @@ from jsonschema import Draft202012Validator
 from tap_zendesk_incremental.errors import ExportShapeError, ZendeskAPIError
 from tap_zendesk_incremental.tap import TapZendeskIncremental
 from tap_zendesk_incremental.ticket_fields import PAGE_SIZE, TICKET_FIELD
-from tests.helpers import run_in_process
-from tests.helpers import catalog_selecting
+from tests.helpers import catalog_selecting, run_in_process
 from tests.test_sideloads import quiet_stdout
 
 FIELDS_PATH = "/api/v2/ticket_fields"

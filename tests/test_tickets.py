@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
+from fake_zendesk import Fault
 from tap_zendesk_incremental.schemas import TICKET
 from tests.helpers import run_in_process, state_with_bookmark
 
@@ -156,8 +158,6 @@ def test_recent_bookmark_is_caught_up(server, clock, config):
 
 
 def test_too_recent_answer_is_caught_up(server, account, config):
-    from fake_zendesk import Fault
-
     server.faults.enqueue(Fault.too_recent(status=422))
 
     run = run_in_process(config)
@@ -181,7 +181,7 @@ def _run_and_kill(config: dict, after_states: int) -> tuple[list, dict | None]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder, "config.json")
         path.write_text(json.dumps(config))
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             [sys.executable, "-m", "tap_zendesk_incremental", "--config", str(path)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -203,6 +203,4 @@ def _run_and_kill(config: dict, after_states: int) -> tuple[list, dict | None]:
 
 
 def _iso(epoch: int) -> str:
-    import datetime
-
     return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).isoformat()
