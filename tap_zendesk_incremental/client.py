@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import gc
+import json
 import random
 import re
 import typing as t
@@ -47,7 +48,10 @@ RETRY_AFTER_DEFAULT_SECONDS = 60.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 60.0
 _FIRST_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_TOO_RECENT = re.compile(r"too recent start_time", re.IGNORECASE)
+#: Zendesk's answers to a ``start_time`` within the last minute or in the future:
+#: 422 "Too recent start_time. Use a start_time older than ...", and reportedly
+#: a 400 saying the time is in the future.
+_TOO_RECENT = re.compile(r"too recent|in the future|must be in the past", re.IGNORECASE)
 
 #: Container allocations between two young-generation garbage collections while a
 #: stream syncs. CPython's default is 700.
@@ -97,8 +101,12 @@ def error_summary(response: requests.Response) -> str:
     if not isinstance(body, dict):
         return response.reason or ""
     error = body.get("error")
+    errors = body.get("errors")
     if isinstance(error, dict):
         parts = [error.get("title"), error.get("message")]
+    elif not error and isinstance(errors, list) and errors:
+        first = errors[0] if isinstance(errors[0], dict) else {"title": errors[0]}
+        parts = [first.get("title"), first.get("detail") or first.get("message")]
     else:
         parts = [error, body.get("description") or body.get("error_description")]
     text = ": ".join(str(part) for part in parts if part)
@@ -130,6 +138,7 @@ class RecordPlan:
     """
 
     known: frozenset[str]
+    open: bool
     deselected: tuple[str, ...]
     fast: bool
     direct: bool
@@ -193,6 +202,7 @@ class ZendeskStream(RESTStream):
         stream_map = self.stream_maps[0]
         return RecordPlan(
             known=frozenset(properties),
+            open=self.schema.get("additionalProperties") is True,
             deselected=deselected,
             fast=not nested_deselected,
             direct=not nested_deselected
@@ -202,10 +212,37 @@ class ZendeskStream(RESTStream):
             and isinstance(self._tap.message_writer, BufferedSingerWriter),
         )
 
+    @cached_property
+    def undeclared_fields(self) -> set[str]:
+        """Record fields seen in this run that the schema does not declare."""
+        return set()
+
+    def fits_plan(self, record: dict) -> bool:
+        """Tell whether a record can skip the SDK's per-record conformance.
+
+        Fields the schema does not declare pass through untyped when the schema
+        admits them; each new name is logged once per run.
+        """
+        plan = self.record_plan
+        if plan.known.issuperset(record):
+            return True
+        if not plan.open:
+            return False
+        new = record.keys() - plan.known - self.undeclared_fields
+        if new:
+            self.undeclared_fields.update(new)
+            self.logger.warning(
+                "Stream '%s' has fields the schema does not declare, passed on "
+                "untyped: %s",
+                self.name,
+                ", ".join(sorted(new)),
+            )
+        return True
+
     @override
     def _write_record_message(self, record: dict) -> None:
         plan = self.record_plan
-        if not plan.direct or not plan.known.issuperset(record):
+        if not plan.direct or not self.fits_plan(record):
             super()._write_record_message(record)
             return
         for name in plan.deselected:
@@ -224,7 +261,7 @@ class ZendeskStream(RESTStream):
         self, record: dict
     ) -> t.Generator[RecordMessage, None, None]:
         plan = self.record_plan
-        if not plan.fast or not plan.known.issuperset(record):
+        if not plan.fast or not self.fits_plan(record):
             yield from super()._generate_record_messages(record)
             return
         for name in plan.deselected:
@@ -327,8 +364,9 @@ class ZendeskStream(RESTStream):
             return self.request_decorator(self._fetch_once)(request, None)
         except _RETRIED_ERRORS as exc:
             description = _describe_failure(exc)
+            tries = "1 try" if self._tries == 1 else f"{self._tries} tries"
             msg = (
-                f"Request failed after {self._tries} tries: {description} for GET "
+                f"Request failed after {tries}: {description} for GET "
                 f"{safe_url(request.url or url)}. The last STATE message is exact: "
                 "the next run resumes from it."
             )
@@ -344,8 +382,7 @@ class ZendeskStream(RESTStream):
         try:
             body = msgspec.json.decode(response.content)
         except msgspec.DecodeError:
-            msg = "incomplete or invalid JSON body"
-            raise RetriableAPIError(msg, response) from None
+            body = _decode_leniently(response)
         if not isinstance(body, dict):
             msg = f"expected a JSON object from {safe_url(request.url or '')}"
             raise ExportShapeError(msg)
@@ -392,7 +429,7 @@ class ZendeskStream(RESTStream):
             msg = f"HTTP {status} {summary}".rstrip()
             raise RetriableAPIError(msg, response)
         if status in {HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY} and (
-            _TOO_RECENT.search(summary)
+            _TOO_RECENT.search(summary) or _TOO_RECENT.search(response.text[:2000])
         ):
             raise CaughtUpError(summary)
         raise self._fatal_error(status, summary, url, response)
@@ -479,6 +516,19 @@ class ZendeskStream(RESTStream):
             reason = f"{failure}, backing off exponentially"
         self.pacer.defer(retry_after, reason)
         return 0.0
+
+
+def _decode_leniently(response: requests.Response) -> object:
+    """Decode a body that msgspec rejected, such as one with a lone surrogate escape.
+
+    Raises:
+        RetriableAPIError: If the body is not JSON at all, as when it was cut off.
+    """
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        msg = "incomplete or invalid JSON body"
+        raise RetriableAPIError(msg, response) from None
 
 
 def _describe_failure(exc: BaseException | None) -> str:

@@ -20,8 +20,11 @@ class ExportPage:
     body: dict
 
     @classmethod
-    def from_json(cls, body: dict, url: str) -> ExportPage:
+    def from_json(cls, body: dict, url: str, per_page: int) -> ExportPage:
         """Check a response against the documented shape and wrap it.
+
+        Without an ``end_of_stream`` flag, as older versions of the API sent, a
+        page with fewer than ``per_page`` tickets is the last one.
 
         Raises:
             ExportShapeError: If ``tickets`` is not a list, a ticket lacks an
@@ -43,10 +46,13 @@ class ExportPage:
             raise ExportShapeError(msg)
 
         next_page = body.get("next_page")
+        end_of_stream = body.get("end_of_stream")
+        if not isinstance(end_of_stream, bool):
+            end_of_stream = len(tickets) < per_page
         return cls(
             tickets=tickets,
             end_time=end_time,
-            end_of_stream=body.get("end_of_stream") is True,
+            end_of_stream=end_of_stream,
             next_page=next_page if isinstance(next_page, str) and next_page else None,
             body=body,
         )

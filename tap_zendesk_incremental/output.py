@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import sys
 import typing as t
 
@@ -9,9 +11,6 @@ import msgspec
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 from singer_sdk.singerlib.messages import Message, RecordMessage, SingerMessageType
 from typing_extensions import override
-
-if t.TYPE_CHECKING:
-    import datetime
 
 #: Bytes buffered before a write to stdout even without a STATE message.
 FLUSH_BYTES = 1 << 20
@@ -21,7 +20,28 @@ def _encode_other(value: object) -> object:
     return str(value)
 
 
+def _encode_for_json(value: object) -> object:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return str(value)
+
+
 _encoder = msgspec.json.Encoder(enc_hook=_encode_other, decimal_format="number")
+
+
+def encode_into(payload: dict[str, t.Any], buffer: bytearray) -> None:
+    r"""Append the JSON of ``payload`` to ``buffer``.
+
+    Text with a lone UTF-16 surrogate, which Zendesk's JSON can carry as an escape
+    such as ``\ud800``, cannot be UTF-8; the standard library writes it back as
+    the same escape.
+    """
+    start = len(buffer)
+    try:
+        _encoder.encode_into(payload, buffer, start)
+    except UnicodeEncodeError:
+        del buffer[start:]
+        buffer += json.dumps(payload, default=_encode_for_json).encode("ascii")
 
 
 def record_payload(
@@ -62,8 +82,11 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, Message]):
                 message.version,
                 message.time_extracted,
             )
-            return _encoder.encode(payload)
-        return _encoder.encode(message.to_dict())
+        else:
+            payload = message.to_dict()
+        encoded = bytearray()
+        encode_into(payload, encoded)
+        return bytes(encoded)
 
     @override
     def write_message(self, message: Message) -> None:
@@ -84,7 +107,7 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, Message]):
         The bytes are those that ``write_message`` writes for the same message.
         """
         payload = record_payload(stream, record, version, time_extracted)
-        _encoder.encode_into(payload, self._buffer, len(self._buffer))
+        encode_into(payload, self._buffer)
         self._buffer += b"\n"
         if len(self._buffer) > FLUSH_BYTES:
             self.flush()

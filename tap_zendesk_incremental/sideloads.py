@@ -21,7 +21,7 @@ from typing_extensions import override
 from tap_zendesk_incremental.client import ZendeskStream
 from tap_zendesk_incremental.errors import ExportShapeError
 from tap_zendesk_incremental.export import is_int
-from tap_zendesk_incremental.schemas import ANY_OBJECT, ID, IDS, STRINGS
+from tap_zendesk_incremental.schemas import ANY_OBJECT, ID, IDS, STRINGS, open_schema
 from tap_zendesk_incremental.streams import TicketsStream
 
 if t.TYPE_CHECKING:
@@ -52,96 +52,104 @@ ATTACHMENT = th.ObjectType(
     additional_properties=True,
 )
 
-USER = th.PropertiesList(
-    th.Property("id", ID, required=True),
-    th.Property("url", th.StringType),
-    th.Property("name", th.StringType),
-    th.Property("email", th.StringType),
-    th.Property("created_at", th.DateTimeType),
-    th.Property("updated_at", th.DateTimeType),
-    th.Property("time_zone", th.StringType),
-    th.Property("iana_time_zone", th.StringType),
-    th.Property("phone", th.StringType),
-    th.Property("shared_phone_number", th.BooleanType),
-    th.Property("photo", ATTACHMENT),
-    th.Property("remote_photo_url", th.StringType),
-    th.Property("locale_id", th.IntegerType),
-    th.Property("locale", th.StringType),
-    th.Property("organization_id", ID),
-    th.Property("role", th.StringType),
-    th.Property("role_type", th.IntegerType),
-    th.Property("custom_role_id", ID),
-    th.Property("verified", th.BooleanType),
-    th.Property("external_id", th.StringType),
-    th.Property("tags", STRINGS),
-    th.Property("alias", th.StringType),
-    th.Property("active", th.BooleanType),
-    th.Property("shared", th.BooleanType),
-    th.Property("shared_agent", th.BooleanType),
-    th.Property("last_login_at", th.DateTimeType),
-    th.Property("two_factor_auth_enabled", th.BooleanType),
-    th.Property("signature", th.StringType),
-    th.Property("details", th.StringType),
-    th.Property("notes", th.StringType),
-    th.Property("moderator", th.BooleanType),
-    th.Property("ticket_restriction", th.StringType),
-    th.Property("only_private_comments", th.BooleanType),
-    th.Property("restricted_agent", th.BooleanType),
-    th.Property("suspended", th.BooleanType),
-    th.Property("chat_only", th.BooleanType),
-    th.Property("default_group_id", ID),
-    th.Property("report_csv", th.BooleanType),
-    th.Property("user_fields", ANY_OBJECT),
-    th.Property("agent_brand_ids", IDS),
-).to_dict()
+USER = open_schema(
+    th.PropertiesList(
+        th.Property("id", ID, required=True),
+        th.Property("url", th.StringType),
+        th.Property("name", th.StringType),
+        th.Property("email", th.StringType),
+        th.Property("created_at", th.DateTimeType),
+        th.Property("updated_at", th.DateTimeType),
+        th.Property("time_zone", th.StringType),
+        th.Property("iana_time_zone", th.StringType),
+        th.Property("phone", th.StringType),
+        th.Property("shared_phone_number", th.BooleanType),
+        th.Property("photo", ATTACHMENT),
+        th.Property("remote_photo_url", th.StringType),
+        th.Property("locale_id", th.IntegerType),
+        th.Property("locale", th.StringType),
+        th.Property("organization_id", ID),
+        th.Property("role", th.StringType),
+        th.Property("role_type", th.IntegerType),
+        th.Property("custom_role_id", ID),
+        th.Property("verified", th.BooleanType),
+        th.Property("external_id", th.StringType),
+        th.Property("tags", STRINGS),
+        th.Property("alias", th.StringType),
+        th.Property("active", th.BooleanType),
+        th.Property("shared", th.BooleanType),
+        th.Property("shared_agent", th.BooleanType),
+        th.Property("last_login_at", th.DateTimeType),
+        th.Property("two_factor_auth_enabled", th.BooleanType),
+        th.Property("signature", th.StringType),
+        th.Property("details", th.StringType),
+        th.Property("notes", th.StringType),
+        th.Property("moderator", th.BooleanType),
+        th.Property("ticket_restriction", th.StringType),
+        th.Property("only_private_comments", th.BooleanType),
+        th.Property("restricted_agent", th.BooleanType),
+        th.Property("suspended", th.BooleanType),
+        th.Property("chat_only", th.BooleanType),
+        th.Property("default_group_id", ID),
+        th.Property("report_csv", th.BooleanType),
+        th.Property("user_fields", ANY_OBJECT),
+        th.Property("agent_brand_ids", IDS),
+    )
+)
 
-GROUP = th.PropertiesList(
-    th.Property("id", ID, required=True),
-    th.Property("url", th.StringType),
-    th.Property("name", th.StringType),
-    th.Property("description", th.StringType),
-    th.Property("default", th.BooleanType),
-    th.Property("deleted", th.BooleanType),
-    th.Property("is_public", th.BooleanType),
-    th.Property("created_at", th.DateTimeType),
-    th.Property("updated_at", th.DateTimeType),
-).to_dict()
+GROUP = open_schema(
+    th.PropertiesList(
+        th.Property("id", ID, required=True),
+        th.Property("url", th.StringType),
+        th.Property("name", th.StringType),
+        th.Property("description", th.StringType),
+        th.Property("default", th.BooleanType),
+        th.Property("deleted", th.BooleanType),
+        th.Property("is_public", th.BooleanType),
+        th.Property("created_at", th.DateTimeType),
+        th.Property("updated_at", th.DateTimeType),
+    )
+)
 
-ORGANIZATION = th.PropertiesList(
-    th.Property("id", ID, required=True),
-    th.Property("url", th.StringType),
-    th.Property("name", th.StringType),
-    th.Property("shared_tickets", th.BooleanType),
-    th.Property("shared_comments", th.BooleanType),
-    th.Property("external_id", th.StringType),
-    th.Property("created_at", th.DateTimeType),
-    th.Property("updated_at", th.DateTimeType),
-    th.Property("domain_names", STRINGS),
-    th.Property("details", th.StringType),
-    th.Property("notes", th.StringType),
-    th.Property("group_id", ID),
-    th.Property("tags", STRINGS),
-    th.Property("organization_fields", ANY_OBJECT),
-).to_dict()
+ORGANIZATION = open_schema(
+    th.PropertiesList(
+        th.Property("id", ID, required=True),
+        th.Property("url", th.StringType),
+        th.Property("name", th.StringType),
+        th.Property("shared_tickets", th.BooleanType),
+        th.Property("shared_comments", th.BooleanType),
+        th.Property("external_id", th.StringType),
+        th.Property("created_at", th.DateTimeType),
+        th.Property("updated_at", th.DateTimeType),
+        th.Property("domain_names", STRINGS),
+        th.Property("details", th.StringType),
+        th.Property("notes", th.StringType),
+        th.Property("group_id", ID),
+        th.Property("tags", STRINGS),
+        th.Property("organization_fields", ANY_OBJECT),
+    )
+)
 
-BRAND = th.PropertiesList(
-    th.Property("id", ID, required=True),
-    th.Property("url", th.StringType),
-    th.Property("name", th.StringType),
-    th.Property("brand_url", th.StringType),
-    th.Property("subdomain", th.StringType),
-    th.Property("host_mapping", th.StringType),
-    th.Property("has_help_center", th.BooleanType),
-    th.Property("help_center_state", th.StringType),
-    th.Property("active", th.BooleanType),
-    th.Property("default", th.BooleanType),
-    th.Property("is_deleted", th.BooleanType),
-    th.Property("logo", ATTACHMENT),
-    th.Property("ticket_form_ids", IDS),
-    th.Property("signature_template", th.StringType),
-    th.Property("created_at", th.DateTimeType),
-    th.Property("updated_at", th.DateTimeType),
-).to_dict()
+BRAND = open_schema(
+    th.PropertiesList(
+        th.Property("id", ID, required=True),
+        th.Property("url", th.StringType),
+        th.Property("name", th.StringType),
+        th.Property("brand_url", th.StringType),
+        th.Property("subdomain", th.StringType),
+        th.Property("host_mapping", th.StringType),
+        th.Property("has_help_center", th.BooleanType),
+        th.Property("help_center_state", th.StringType),
+        th.Property("active", th.BooleanType),
+        th.Property("default", th.BooleanType),
+        th.Property("is_deleted", th.BooleanType),
+        th.Property("logo", ATTACHMENT),
+        th.Property("ticket_form_ids", IDS),
+        th.Property("signature_template", th.StringType),
+        th.Property("created_at", th.DateTimeType),
+        th.Property("updated_at", th.DateTimeType),
+    )
+)
 
 #: A duration in whole minutes, counted over all hours and over business hours.
 MINUTES = th.ObjectType(
@@ -150,37 +158,39 @@ MINUTES = th.ObjectType(
     additional_properties=True,
 )
 
-TICKET_METRIC = th.PropertiesList(
-    th.Property("id", ID, required=True),
-    th.Property("url", th.StringType),
-    th.Property("ticket_id", ID),
-    th.Property("created_at", th.DateTimeType),
-    th.Property("updated_at", th.DateTimeType),
-    th.Property("group_stations", th.IntegerType),
-    th.Property("assignee_stations", th.IntegerType),
-    th.Property("reopens", th.IntegerType),
-    th.Property("replies", th.IntegerType),
-    th.Property("assignee_updated_at", th.DateTimeType),
-    th.Property("requester_updated_at", th.DateTimeType),
-    th.Property("status_updated_at", th.DateTimeType),
-    th.Property("custom_status_updated_at", th.DateTimeType),
-    th.Property("initially_assigned_at", th.DateTimeType),
-    th.Property("assigned_at", th.DateTimeType),
-    th.Property("solved_at", th.DateTimeType),
-    th.Property("latest_comment_added_at", th.DateTimeType),
-    th.Property("reply_time_in_minutes", MINUTES),
-    th.Property(
-        "reply_time_in_seconds",
-        th.ObjectType(
-            th.Property("calendar", th.IntegerType), additional_properties=True
+TICKET_METRIC = open_schema(
+    th.PropertiesList(
+        th.Property("id", ID, required=True),
+        th.Property("url", th.StringType),
+        th.Property("ticket_id", ID),
+        th.Property("created_at", th.DateTimeType),
+        th.Property("updated_at", th.DateTimeType),
+        th.Property("group_stations", th.IntegerType),
+        th.Property("assignee_stations", th.IntegerType),
+        th.Property("reopens", th.IntegerType),
+        th.Property("replies", th.IntegerType),
+        th.Property("assignee_updated_at", th.DateTimeType),
+        th.Property("requester_updated_at", th.DateTimeType),
+        th.Property("status_updated_at", th.DateTimeType),
+        th.Property("custom_status_updated_at", th.DateTimeType),
+        th.Property("initially_assigned_at", th.DateTimeType),
+        th.Property("assigned_at", th.DateTimeType),
+        th.Property("solved_at", th.DateTimeType),
+        th.Property("latest_comment_added_at", th.DateTimeType),
+        th.Property("reply_time_in_minutes", MINUTES),
+        th.Property(
+            "reply_time_in_seconds",
+            th.ObjectType(
+                th.Property("calendar", th.IntegerType), additional_properties=True
+            ),
         ),
-    ),
-    th.Property("first_resolution_time_in_minutes", MINUTES),
-    th.Property("full_resolution_time_in_minutes", MINUTES),
-    th.Property("agent_wait_time_in_minutes", MINUTES),
-    th.Property("requester_wait_time_in_minutes", MINUTES),
-    th.Property("on_hold_time_in_minutes", MINUTES),
-).to_dict()
+        th.Property("first_resolution_time_in_minutes", MINUTES),
+        th.Property("full_resolution_time_in_minutes", MINUTES),
+        th.Property("agent_wait_time_in_minutes", MINUTES),
+        th.Property("requester_wait_time_in_minutes", MINUTES),
+        th.Property("on_hold_time_in_minutes", MINUTES),
+    )
+)
 
 
 class SideloadStream(ZendeskStream):

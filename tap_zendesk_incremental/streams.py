@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from typing_extensions import override
 
@@ -136,9 +136,10 @@ class TicketsStream(ZendeskStream):
                 also while reading a crowded second through the cursor export.
         """
         boundary = BoundaryFilter()
+        per_page = self.config.get("page_size", settings.MAX_PAGE_SIZE)
         url, params = self.url_base + self.path, self.export_params(start_time)
         while not self.is_caught_up(start_time, end_time):
-            page = ExportPage.from_json(self.fetch_json(url, params), url)
+            page = ExportPage.from_json(self.fetch_json(url, params), url, per_page)
 
             self.on_page(page)
             progress.page_started(page.tickets)
@@ -157,7 +158,13 @@ class TicketsStream(ZendeskStream):
                 return
 
             if page_end <= start_time:
-                yield from self.read_second(start_time, boundary, end_time)
+                if len(page.tickets) < per_page:
+                    # A short page that ends where it started: nothing more yet.
+                    return
+                if len(page.tickets) == per_page:
+                    # A full page that cannot get past its second. A page that
+                    # grew past per_page already holds every ticket of it.
+                    yield from self.read_second(start_time, boundary, end_time)
                 start_time += 1
                 self.write_bookmark(start_time)
                 url, params = self.url_base + self.path, self.export_params(start_time)
@@ -294,14 +301,22 @@ class TicketsStream(ZendeskStream):
     ) -> tuple[str, dict | None, int]:
         """Return the URL, query and ``start_time`` of the page after ``page``.
 
-        Follows ``next_page`` when Zendesk sends one; otherwise asks for
-        ``start_time=end_time`` itself.
+        Follows ``next_page`` when it starts at the page's ``end_time``, as Zendesk
+        documents; otherwise requests ``start_time=end_time`` itself, so that a
+        link that does not advance can neither loop nor skip tickets.
         """
-        if page.next_page is None:
-            return self.url_base + self.path, self.export_params(page_end), page_end
-        self.check_same_host(page.next_page)
-        start_time = query_start_time(page.next_page)
-        return page.next_page, None, page_end if start_time is None else start_time
+        if page.next_page is not None:
+            link = urljoin(self.url_base + self.path, page.next_page)
+            self.check_same_host(link)
+            if query_start_time(link) == page_end:
+                return link, None, page_end
+            self.logger.warning(
+                "Zendesk's next_page link does not start at end_time %s; "
+                "requesting start_time=%s instead",
+                page_end,
+                page_end,
+            )
+        return self.url_base + self.path, self.export_params(page_end), page_end
 
     def check_same_host(self, url: str) -> None:
         """Refuse a link from Zendesk that points away from the configured host.
@@ -343,11 +358,32 @@ class TicketsStream(ZendeskStream):
                     return
                 if boundary.is_new(ticket):
                     yield ticket
-            after_url = body.get("after_url")
-            if body.get("end_of_stream") is True or not after_url:
+            if body.get("end_of_stream") is True:
                 return
-            self.check_same_host(after_url)
-            url, params = after_url, None
+            url, params = self.next_cursor_request(body, url)
+
+    def next_cursor_request(self, body: dict, url: str) -> tuple[str, dict | None]:
+        """Return the URL and query of the cursor page after ``body``.
+
+        Raises:
+            ExportShapeError: If the page is not the last but names no next page.
+        """
+        after_url = body.get("after_url")
+        if isinstance(after_url, str) and after_url:
+            link = urljoin(url, after_url)
+            self.check_same_host(link)
+            return link, None
+        after_cursor = body.get("after_cursor")
+        if isinstance(after_cursor, str) and after_cursor:
+            params = self.export_params(0)
+            del params["start_time"]
+            return self.url_base + CURSOR_PATH, {**params, "cursor": after_cursor}
+        msg = (
+            f"Zendesk's cursor export answer to {safe_url(url)} has neither "
+            "`after_url` nor `after_cursor` although `end_of_stream` is false; "
+            "stopping rather than skipping tickets."
+        )
+        raise ExportShapeError(msg)
 
     def write_bookmark(self, value: int) -> None:
         """Set the bookmark of every selected stream and emit one STATE message."""

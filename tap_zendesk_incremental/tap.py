@@ -99,6 +99,11 @@ class TapZendeskIncremental(Tap):
             handler.addFilter(reported)
         try:
             super().invoke(**kwargs)
+        except ConfigValidationError as exc:
+            # One line per invalid setting, without the SDK's extra summary line.
+            for error in exc.errors:
+                cls.logger.error("%s", error)  # noqa: TRY400
+            sys.exit(1)
         except ZendeskTapError as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400
             sys.exit(1)

@@ -16,7 +16,7 @@ from tap_zendesk_incremental.auth import origin
 from tap_zendesk_incremental.client import ZendeskStream, safe_url
 from tap_zendesk_incremental.errors import ExportShapeError
 from tap_zendesk_incremental.export import is_int
-from tap_zendesk_incremental.schemas import ANY_OBJECT, ID
+from tap_zendesk_incremental.schemas import ANY_OBJECT, ID, open_schema
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -64,41 +64,43 @@ CUSTOM_STATUS = th.ObjectType(
     additional_properties=True,
 )
 
-TICKET_FIELD = th.PropertiesList(
-    th.Property("id", ID, required=True),
-    th.Property("url", th.StringType),
-    th.Property("type", th.StringType),
-    th.Property("key", th.StringType),
-    th.Property("title", th.StringType),
-    th.Property("raw_title", th.StringType),
-    th.Property("description", th.StringType),
-    th.Property("raw_description", th.StringType),
-    th.Property("agent_description", th.StringType),
-    th.Property("position", th.IntegerType),
-    th.Property("active", th.BooleanType),
-    th.Property("required", th.BooleanType),
-    th.Property("removable", th.BooleanType),
-    th.Property("collapsed_for_agents", th.BooleanType),
-    th.Property("agent_can_edit", th.BooleanType),
-    th.Property("regexp_for_validation", th.StringType),
-    th.Property("title_in_portal", th.StringType),
-    th.Property("raw_title_in_portal", th.StringType),
-    th.Property("visible_in_portal", th.BooleanType),
-    th.Property("editable_in_portal", th.BooleanType),
-    th.Property("required_in_portal", th.BooleanType),
-    th.Property("tag", th.StringType),
-    th.Property("sub_type_id", th.IntegerType),
-    th.Property("creator_user_id", th.IntegerType),
-    th.Property("creator_app_name", th.StringType),
-    th.Property("active_forms_count", th.IntegerType),
-    th.Property("relationship_target_type", th.StringType),
-    th.Property("relationship_filter", ANY_OBJECT),
-    th.Property("custom_field_options", th.ArrayType(CUSTOM_FIELD_OPTION)),
-    th.Property("system_field_options", th.ArrayType(SYSTEM_FIELD_OPTION)),
-    th.Property("custom_statuses", th.ArrayType(CUSTOM_STATUS)),
-    th.Property("created_at", th.DateTimeType),
-    th.Property("updated_at", th.DateTimeType),
-).to_dict()
+TICKET_FIELD = open_schema(
+    th.PropertiesList(
+        th.Property("id", ID, required=True),
+        th.Property("url", th.StringType),
+        th.Property("type", th.StringType),
+        th.Property("key", th.StringType),
+        th.Property("title", th.StringType),
+        th.Property("raw_title", th.StringType),
+        th.Property("description", th.StringType),
+        th.Property("raw_description", th.StringType),
+        th.Property("agent_description", th.StringType),
+        th.Property("position", th.IntegerType),
+        th.Property("active", th.BooleanType),
+        th.Property("required", th.BooleanType),
+        th.Property("removable", th.BooleanType),
+        th.Property("collapsed_for_agents", th.BooleanType),
+        th.Property("agent_can_edit", th.BooleanType),
+        th.Property("regexp_for_validation", th.StringType),
+        th.Property("title_in_portal", th.StringType),
+        th.Property("raw_title_in_portal", th.StringType),
+        th.Property("visible_in_portal", th.BooleanType),
+        th.Property("editable_in_portal", th.BooleanType),
+        th.Property("required_in_portal", th.BooleanType),
+        th.Property("tag", th.StringType),
+        th.Property("sub_type_id", th.IntegerType),
+        th.Property("creator_user_id", th.IntegerType),
+        th.Property("creator_app_name", th.StringType),
+        th.Property("active_forms_count", th.IntegerType),
+        th.Property("relationship_target_type", th.StringType),
+        th.Property("relationship_filter", ANY_OBJECT),
+        th.Property("custom_field_options", th.ArrayType(CUSTOM_FIELD_OPTION)),
+        th.Property("system_field_options", th.ArrayType(SYSTEM_FIELD_OPTION)),
+        th.Property("custom_statuses", th.ArrayType(CUSTOM_STATUS)),
+        th.Property("created_at", th.DateTimeType),
+        th.Property("updated_at", th.DateTimeType),
+    )
+)
 
 
 class TicketFieldsStream(ZendeskStream):

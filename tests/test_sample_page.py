@@ -92,7 +92,7 @@ def test_schema_declares_every_sample_field():
 
 
 def test_sample_page_parsed():
-    page = ExportPage.from_json(realistic(sample_page()), "sample")
+    page = ExportPage.from_json(realistic(sample_page()), "sample", per_page=1000)
 
     assert [t["id"] for t in page.tickets] == [36028797018963970, 36028797018963971]
     assert page.end_of_stream is True
