@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
-import gc
-import json
 import random
-import re
 import typing as t
-from dataclasses import dataclass
 from functools import cached_property
 from http import HTTPStatus
-from urllib.parse import urlsplit
 
 import backoff
 import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers._util import utc_now
-from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.singerlib.messages import RecordMessage
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
@@ -37,26 +28,23 @@ from tap_zendesk_incremental.errors import (
     ZendeskAPIError,
 )
 from tap_zendesk_incremental.oauth import build_oauth
-from tap_zendesk_incremental.output import BufferedSingerWriter
+from tap_zendesk_incremental.records import FastRecordStream, fewer_gc_passes
+from tap_zendesk_incremental.responses import (
+    CaughtUpError,
+    decode_leniently,
+    describe_failure,
+    error_summary,
+    is_too_recent,
+    parse_retry_after,
+    safe_url,
+)
 
 if t.TYPE_CHECKING:
-    import datetime
-
     from singer_sdk.helpers.types import Context
 
 RETRY_AFTER_DEFAULT_SECONDS = 60.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 60.0
-_FIRST_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-#: Zendesk's answers to a ``start_time`` within the last minute or in the future:
-#: 422 "Too recent start_time. Use a start_time older than ...", and reportedly
-#: a 400 saying the time is in the future.
-_TOO_RECENT = re.compile(r"too recent|in the future|must be in the past", re.IGNORECASE)
-
-#: Container allocations between two young-generation garbage collections while a
-#: stream syncs. CPython's default is 700.
-GC_YOUNG_THRESHOLD = 100_000
-
 _RETRIED_ERRORS = (
     RetriableAPIError,
     requests.exceptions.ConnectionError,
@@ -66,102 +54,7 @@ _RETRIED_ERRORS = (
 )
 
 
-class CaughtUpError(Exception):
-    """Zendesk answered that ``start_time`` is too recent: nothing more to export."""
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Read a ``Retry-After`` header as seconds to wait.
-
-    Accepts whole or decimal seconds, an HTTP date, and the malformed lists seen
-    from Zendesk such as ``50, 53``, of which the first number counts.
-    """
-    if not value or not value.strip():
-        return None
-    match = _FIRST_NUMBER.match(value.strip())
-    if match:
-        return float(match.group())
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - now, 0.0)
-
-
-def error_summary(response: requests.Response) -> str:
-    """Extract Zendesk's error envelope from a response, without its raw body.
-
-    Zendesk uses ``{"error", "description"}``, a nested ``{"error": {"title",
-    "message"}}`` on some 403s, and ``error_description`` for OAuth errors.
-    """
-    try:
-        body = msgspec.json.decode(response.content)
-    except msgspec.DecodeError:
-        return response.reason or ""
-    if not isinstance(body, dict):
-        return response.reason or ""
-    error = body.get("error")
-    errors = body.get("errors")
-    if isinstance(error, dict):
-        parts = [error.get("title"), error.get("message")]
-    elif not error and isinstance(errors, list) and errors:
-        first = errors[0] if isinstance(errors[0], dict) else {"title": errors[0]}
-        parts = [first.get("title"), first.get("detail") or first.get("message")]
-    else:
-        parts = [error, body.get("description") or body.get("error_description")]
-    text = ": ".join(str(part) for part in parts if part)
-    return text[:300] or response.reason or ""
-
-
-def safe_url(url: str) -> str:
-    """Return a URL without any user info, for messages."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme}://{netloc}{parts.path}{query}"
-
-
-@dataclass(frozen=True, slots=True)
-class RecordPlan:
-    """What a record needs before it is written, worked out once per schema.
-
-    Records decoded from Zendesk's JSON already have the declared JSON types, so
-    the per-record type conformance of the SDK has nothing to change as long as a
-    record carries only declared properties. Records with new properties take the
-    SDK's path, which drops them and logs a warning.
-
-    ``direct`` records also skip the SDK's RecordMessage: the stream has only the
-    SDK's default stream map, without flattening, which passes records on as they
-    are, so the record is encoded straight into the writer's buffer.
-    """
-
-    known: frozenset[str]
-    open: bool
-    deselected: tuple[str, ...]
-    fast: bool
-    direct: bool
-
-
-@contextlib.contextmanager
-def fewer_gc_passes() -> t.Iterator[None]:
-    """Raise the garbage collector's young-generation threshold, then restore it.
-
-    A decoded export page of 1000 tickets is some 44,000 dicts and lists without
-    reference cycles, which reference counting frees. At CPython's default
-    threshold the cyclic collector walks them many times per page, which took over
-    a third of the tap's CPU time in ``benchmarks/run.py``.
-    """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-
-
-class ZendeskStream(RESTStream):
+class ZendeskStream(FastRecordStream, RESTStream):
     """A Zendesk Support API stream.
 
     Every request goes through one :class:`~tap_zendesk_incremental.pacing.RequestPacer`
@@ -171,7 +64,6 @@ class ZendeskStream(RESTStream):
     """
 
     allow_redirects = False
-    extracted_at: datetime.datetime | None = None
 
     @override
     def sync(self, context: Context | None = None) -> None:
@@ -186,96 +78,6 @@ class ZendeskStream(RESTStream):
                 stream.check_bookmark()
         with fewer_gc_passes():
             super().sync(context)
-
-    @cached_property
-    def record_plan(self) -> RecordPlan:
-        """The per-schema plan for writing this stream's records."""
-        properties = self.schema["properties"]
-        mask = self.mask
-        deselected = tuple(
-            name for name in properties if not mask[("properties", name)]
-        )
-        nested_deselected = any(
-            len(breadcrumb) > 2 and not selected  # noqa: PLR2004
-            for breadcrumb, selected in mask.items()
-        )
-        stream_map = self.stream_maps[0]
-        return RecordPlan(
-            known=frozenset(properties),
-            open=self.schema.get("additionalProperties") is True,
-            deselected=deselected,
-            fast=not nested_deselected,
-            direct=not nested_deselected
-            and len(self.stream_maps) == 1
-            and type(stream_map) is SameRecordTransform
-            and not stream_map.flattening_enabled
-            and isinstance(self._tap.message_writer, BufferedSingerWriter),
-        )
-
-    @cached_property
-    def undeclared_fields(self) -> set[str]:
-        """Record fields seen in this run that the schema does not declare."""
-        return set()
-
-    def fits_plan(self, record: dict) -> bool:
-        """Tell whether a record can skip the SDK's per-record conformance.
-
-        Fields the schema does not declare pass through untyped when the schema
-        admits them; each new name is logged once per run.
-        """
-        plan = self.record_plan
-        if plan.known.issuperset(record):
-            return True
-        if not plan.open:
-            return False
-        new = record.keys() - plan.known - self.undeclared_fields
-        if new:
-            self.undeclared_fields.update(new)
-            self.logger.warning(
-                "Stream '%s' has fields the schema does not declare, passed on "
-                "untyped: %s",
-                self.name,
-                ", ".join(sorted(new)),
-            )
-        return True
-
-    @override
-    def _write_record_message(self, record: dict) -> None:
-        plan = self.record_plan
-        if not plan.direct or not self.fits_plan(record):
-            super()._write_record_message(record)
-            return
-        for name in plan.deselected:
-            record.pop(name, None)
-        writer = t.cast("BufferedSingerWriter", self._tap.message_writer)
-        writer.write_record(
-            self.stream_maps[0].stream_alias,
-            record,
-            self._stream_version,
-            self.extracted_at or utc_now(),
-        )
-        self.state_manager.is_flushed = False
-
-    @override
-    def _generate_record_messages(
-        self, record: dict
-    ) -> t.Generator[RecordMessage, None, None]:
-        plan = self.record_plan
-        if not plan.fast or not self.fits_plan(record):
-            yield from super()._generate_record_messages(record)
-            return
-        for name in plan.deselected:
-            record.pop(name, None)
-        extracted_at = self.extracted_at or utc_now()
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=extracted_at,
-                )
 
     @override
     @property
@@ -363,7 +165,7 @@ class ZendeskStream(RESTStream):
         try:
             return self.request_decorator(self._fetch_once)(request, None)
         except _RETRIED_ERRORS as exc:
-            description = _describe_failure(exc)
+            description = describe_failure(exc)
             tries = "1 try" if self._tries == 1 else f"{self._tries} tries"
             msg = (
                 f"Request failed after {tries}: {description} for GET "
@@ -382,7 +184,7 @@ class ZendeskStream(RESTStream):
         try:
             body = msgspec.json.decode(response.content)
         except msgspec.DecodeError:
-            body = _decode_leniently(response)
+            body = decode_leniently(response)
         if not isinstance(body, dict):
             msg = f"expected a JSON object from {safe_url(request.url or '')}"
             raise ExportShapeError(msg)
@@ -429,7 +231,7 @@ class ZendeskStream(RESTStream):
             msg = f"HTTP {status} {summary}".rstrip()
             raise RetriableAPIError(msg, response)
         if status in {HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY} and (
-            _TOO_RECENT.search(summary) or _TOO_RECENT.search(response.text[:2000])
+            is_too_recent(response, summary)
         ):
             raise CaughtUpError(summary)
         raise self._fatal_error(status, summary, url, response)
@@ -500,7 +302,7 @@ class ZendeskStream(RESTStream):
             )
         failure = (
             f"try {self._tries} of {self.backoff_max_tries()} failed with "
-            f"{_describe_failure(exc)}"
+            f"{describe_failure(exc)}"
         )
         if retry_after is not None:
             reason = f"{failure}, and Zendesk asked to retry after {retry_after:g} s"
@@ -516,28 +318,3 @@ class ZendeskStream(RESTStream):
             reason = f"{failure}, backing off exponentially"
         self.pacer.defer(retry_after, reason)
         return 0.0
-
-
-def _decode_leniently(response: requests.Response) -> object:
-    """Decode a body that msgspec rejected, such as one with a lone surrogate escape.
-
-    Raises:
-        RetriableAPIError: If the body is not JSON at all, as when it was cut off.
-    """
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        msg = "incomplete or invalid JSON body"
-        raise RetriableAPIError(msg, response) from None
-
-
-def _describe_failure(exc: BaseException | None) -> str:
-    if isinstance(exc, RetriableAPIError):
-        return str(exc)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "request timed out"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "connection closed before the whole body arrived"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connection error"
-    return type(exc).__name__

@@ -10,7 +10,7 @@ from typing_extensions import override
 
 from tap_zendesk_incremental import settings
 from tap_zendesk_incremental.auth import origin
-from tap_zendesk_incremental.client import CaughtUpError, ZendeskStream, safe_url
+from tap_zendesk_incremental.client import ZendeskStream
 from tap_zendesk_incremental.errors import ExportShapeError, InvalidStateError
 from tap_zendesk_incremental.export import (
     BoundaryFilter,
@@ -20,6 +20,7 @@ from tap_zendesk_incremental.export import (
     query_start_time,
 )
 from tap_zendesk_incremental.progress import ExportProgress
+from tap_zendesk_incremental.responses import CaughtUpError, safe_url
 from tap_zendesk_incremental.schemas import TICKET
 
 if t.TYPE_CHECKING:

@@ -13,9 +13,10 @@ from singer_sdk import typing as th
 from typing_extensions import override
 
 from tap_zendesk_incremental.auth import origin
-from tap_zendesk_incremental.client import ZendeskStream, safe_url
+from tap_zendesk_incremental.client import ZendeskStream
 from tap_zendesk_incremental.errors import ExportShapeError
 from tap_zendesk_incremental.export import is_int
+from tap_zendesk_incremental.responses import safe_url
 from tap_zendesk_incremental.schemas import ANY_OBJECT, ID, open_schema
 
 if t.TYPE_CHECKING:
