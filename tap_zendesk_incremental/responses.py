@@ -13,9 +13,8 @@ from singer_sdk.exceptions import RetriableAPIError
 
 _FIRST_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 #: Zendesk's error responses to a ``start_time`` within the last minute or in the
-#: future:
-#: 422 "Too recent start_time. Use a start_time older than ...", and reportedly
-#: a 400 saying the time is in the future.
+#: future: 422 "Too recent start_time. Use a start_time older than ...", and
+#: reportedly a 400 saying the time is in the future.
 _TOO_RECENT = re.compile(r"too recent|in the future|must be in the past", re.IGNORECASE)
 
 
