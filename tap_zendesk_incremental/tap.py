@@ -71,6 +71,16 @@ class TapZendeskIncremental(Tap):
         return [TicketsStream(self), TicketFieldsStream(self), *sideload_streams]
 
     @override
+    def load_streams(self) -> list[Stream]:
+        """Order the streams by name, but with ``tickets`` first.
+
+        The SDK syncs streams in this order; the export comes first so that a
+        failure of another endpoint cannot hold back the tickets.
+        """
+        streams = super().load_streams()
+        return sorted(streams, key=lambda stream: stream.name != TicketsStream.name)
+
+    @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Check the settings with messages that name each value and never a secret.
 

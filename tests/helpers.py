@@ -73,9 +73,11 @@ def run_in_process(
 def run_cli(
     config: dict,
     state: dict | None = None,
+    *,
     extra_args: tuple[str, ...] = (),
     env: dict | None = None,
     timeout: float = 120,
+    catalog: dict | None = None,
 ) -> Run:
     """Run the tap's command line in a subprocess."""
     with tempfile.TemporaryDirectory() as folder:
@@ -92,6 +94,10 @@ def run_cli(
             state_path = Path(folder, "state.json")
             state_path.write_text(json.dumps(state))
             args += ["--state", str(state_path)]
+        if catalog is not None:
+            catalog_path = Path(folder, "catalog.json")
+            catalog_path.write_text(json.dumps(catalog))
+            args += ["--catalog", str(catalog_path)]
         args += list(extra_args)
         completed = subprocess.run(
             args,

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tap_zendesk_incremental.errors import ExportShapeError
-from tests.helpers import API_TOKEN, EMAIL, run_cli, run_in_process
+from tests.helpers import API_TOKEN, EMAIL, catalog_selecting, run_cli, run_in_process
 from tests.scripted import ScriptedServer, page, ticket
 
 EXPORT = "/api/v2/incremental/tickets.json"
@@ -215,3 +215,23 @@ def test_config_error_is_one_error_line():
     assert run.exit_code == 1
     assert len(errors) == 1
     assert "`page_size` = 0" in errors[0]
+
+
+def test_tickets_sync_before_ticket_fields():
+    tickets = [ticket(1, DAY_AGO), ticket(2, DAY_AGO + 1)]
+
+    def respond(path, query):
+        if path.startswith("/api/v2/ticket_fields"):
+            return 404, {"error": "InvalidEndpoint", "description": "Not found"}
+        return 200, page(tickets, DAY_AGO + 1, end_of_stream=True)
+
+    with ScriptedServer(respond) as server:
+        config = make_config(server.url)
+        catalog = catalog_selecting(config, "tickets", "ticket_fields")
+        run = run_cli(config, catalog=catalog)
+        paths = server.paths()
+
+    assert paths[0] == EXPORT
+    assert run.exit_code == 1
+    assert [r["id"] for r in run.records()] == [1, 2]
+    assert run.bookmarks()[-1] == DAY_AGO + 1
