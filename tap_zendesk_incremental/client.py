@@ -69,9 +69,8 @@ class ZendeskStream(FastRecordStream, RESTStream):
     def sync(self, context: Context | None = None) -> None:
         """Check the bookmarks of every stream in state, then sync this stream.
 
-        The SDK syncs streams in name order, so without this check
-        ``ticket_fields`` would send requests before ``tickets`` rejects its
-        bookmark.
+        An invalid bookmark of any stream stops the run before its first request,
+        whichever stream the SDK syncs first.
         """
         for stream in self._tap.streams.values():
             if isinstance(stream, ZendeskStream):
