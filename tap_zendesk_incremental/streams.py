@@ -159,12 +159,10 @@ class TicketsStream(ZendeskStream):
                 return
 
             if page_end <= start_time:
-                if len(page.tickets) < per_page:
-                    # A short page that ends where it started: nothing more yet.
-                    return
-                if len(page.tickets) == per_page:
-                    # A full page that cannot get past its second. A page that
-                    # grew past per_page already holds every ticket of it.
+                # The export cannot get past this second. A page that grew past
+                # per_page already holds every ticket of it; otherwise the cursor
+                # export reads the second.
+                if len(page.tickets) <= per_page:
                     yield from self.read_second(start_time, boundary, end_time)
                 start_time += 1
                 self.write_bookmark(start_time)
