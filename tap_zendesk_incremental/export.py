@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
 
 from tap_zendesk_incremental.errors import ExportShapeError
 
@@ -81,17 +80,6 @@ def check_tickets(tickets: list, url: str) -> None:
                     "skipping it."
                 )
                 raise ExportShapeError(msg)
-
-
-def query_start_time(url: str) -> int | None:
-    """Return the ``start_time`` query parameter of a URL, if it is an integer."""
-    values = parse_qs(urlsplit(url).query).get("start_time")
-    if not values:
-        return None
-    try:
-        return int(values[0])
-    except ValueError:
-        return None
 
 
 class BoundaryFilter:

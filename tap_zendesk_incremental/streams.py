@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import typing as t
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from typing_extensions import override
 
@@ -17,7 +17,6 @@ from tap_zendesk_incremental.export import (
     ExportPage,
     check_tickets,
     is_int,
-    query_start_time,
 )
 from tap_zendesk_incremental.progress import ExportProgress
 from tap_zendesk_incremental.responses import CaughtUpError, safe_url
@@ -300,21 +299,14 @@ class TicketsStream(ZendeskStream):
     ) -> tuple[str, dict | None, int]:
         """Return the URL, query and ``start_time`` of the page after ``page``.
 
-        Follows ``next_page`` when it starts at the page's ``end_time``, as Zendesk
-        documents; otherwise requests ``start_time=end_time`` itself, so that a
-        link that does not advance can neither loop nor skip tickets.
+        Zendesk documents ``next_page`` as the same request with
+        ``start_time=end_time``. The tap builds that request itself from its own
+        parameters, because a link may leave out ``include``, ``per_page``,
+        ``exclude_deleted`` or ``support_type_scope``. A link to another host
+        still stops the run.
         """
         if page.next_page is not None:
-            link = urljoin(self.url_base + self.path, page.next_page)
-            self.check_same_host(link)
-            if query_start_time(link) == page_end:
-                return link, None, page_end
-            self.logger.warning(
-                "Zendesk's next_page link does not start at end_time %s; "
-                "requesting start_time=%s instead",
-                page_end,
-                page_end,
-            )
+            self.check_same_host(urljoin(self.url_base + self.path, page.next_page))
         return self.url_base + self.path, self.export_params(page_end), page_end
 
     def check_same_host(self, url: str) -> None:
@@ -364,19 +356,23 @@ class TicketsStream(ZendeskStream):
     def next_cursor_request(self, body: dict, url: str) -> tuple[str, dict | None]:
         """Return the URL and query of the cursor page after ``body``.
 
+        Uses ``after_cursor`` with the tap's own parameters, or else ``after_url``
+        with any of them that it leaves out.
+
         Raises:
             ExportShapeError: If the page is not the last but names no next page.
         """
-        after_url = body.get("after_url")
-        if isinstance(after_url, str) and after_url:
-            link = urljoin(url, after_url)
-            self.check_same_host(link)
-            return link, None
+        params = self.export_params(0)
+        del params["start_time"]
         after_cursor = body.get("after_cursor")
         if isinstance(after_cursor, str) and after_cursor:
-            params = self.export_params(0)
-            del params["start_time"]
             return self.url_base + CURSOR_PATH, {**params, "cursor": after_cursor}
+        after_url = body.get("after_url")
+        if isinstance(after_url, str) and after_url:
+            link = urlsplit(urljoin(url, after_url))
+            self.check_same_host(link.geturl())
+            query = dict(parse_qsl(link.query))
+            return link._replace(query="").geturl(), {**params, **query}
         msg = (
             f"Zendesk's cursor export answer to {safe_url(url)} has neither "
             "`after_url` nor `after_cursor` although `end_of_stream` is false; "

@@ -235,3 +235,29 @@ def test_tickets_sync_before_ticket_fields():
     assert run.exit_code == 1
     assert [r["id"] for r in run.records()] == [1, 2]
     assert run.bookmarks()[-1] == DAY_AGO + 1
+
+
+def test_next_page_keeps_request_parameters():
+    """A next_page link with only start_time does not drop the tap's parameters."""
+    tickets = [ticket(i, DAY_AGO + i) for i in range(1, 6)]
+
+    def respond(path, query):
+        start = int(query["start_time"])
+        chunk = [t for t in tickets if t["generated_timestamp"] >= start][:3]
+        end = chunk[-1]["generated_timestamp"]
+        return 200, page(chunk, end, server.url, end_of_stream=len(chunk) < 3)
+
+    with ScriptedServer(respond) as server:
+        config = {
+            **make_config(server.url),
+            "exclude_deleted": True,
+            "support_type_scope": "all",
+        }
+        run_in_process(config)
+        queries = [query for _, query in server.requests]
+
+    assert len(queries) == 2
+    for query in queries:
+        assert query["per_page"] == "3"
+        assert query["exclude_deleted"] == "true"
+        assert query["support_type_scope"] == "all"
