@@ -256,7 +256,7 @@ def test_next_page_keeps_request_parameters():
         run_in_process(config)
         queries = [query for _, query in server.requests]
 
-    assert len(queries) == 2
+    assert len(queries) == 3
     for query in queries:
         assert query["per_page"] == "3"
         assert query["exclude_deleted"] == "true"
