@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 
 class ZendeskTapError(Exception):
     """A failure the user can act on; the tap logs its message as one ERROR line."""
@@ -21,3 +23,20 @@ class InvalidStateError(ZendeskTapError):
 
 class CredentialsError(ZendeskTapError):
     """Credentials that Zendesk rejected or that could not be obtained."""
+
+
+class OutputClosedError(ZendeskTapError):
+    """The consumer of the tap's standard output closed the pipe."""
+
+
+class RunStoppedError(ZendeskTapError):
+    """A SIGTERM or SIGINT stopped the run at a point where its output is whole."""
+
+    def __init__(self, signum: int) -> None:
+        """Name the signal; the process exits with 128 plus its number."""
+        name = signal.Signals(signum).name
+        super().__init__(
+            f"Stopped by {name}. The last STATE message is exact: the next run "
+            "resumes from it."
+        )
+        self.exit_status = 128 + signum

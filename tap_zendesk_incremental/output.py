@@ -12,6 +12,8 @@ from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 from singer_sdk.singerlib.messages import Message, RecordMessage, SingerMessageType
 from typing_extensions import override
 
+from tap_zendesk_incremental.errors import OutputClosedError
+
 #: Bytes buffered before a write to stdout even without a STATE message.
 FLUSH_BYTES = 1 << 20
 
@@ -113,8 +115,19 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, Message]):
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered messages to stdout."""
-        if self._buffer:
-            sys.stdout.buffer.write(self._buffer)
-            self._buffer.clear()
-        sys.stdout.flush()
+        """Write the buffered messages to stdout.
+
+        Raises:
+            OutputClosedError: If the reader of stdout closed the pipe.
+        """
+        data, self._buffer = self._buffer, bytearray()
+        try:
+            if data:
+                sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            msg = (
+                "The program reading the tap's output closed the pipe; stopping. "
+                "The last STATE it received is exact."
+            )
+            raise OutputClosedError(msg) from None

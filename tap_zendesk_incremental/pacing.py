@@ -11,6 +11,8 @@ import collections
 import time
 import typing as t
 
+from tap_zendesk_incremental.errors import RunStoppedError
+
 if t.TYPE_CHECKING:
     import logging
 
@@ -72,6 +74,8 @@ class RequestPacer:
         self.not_before_reason = ""
         self.remaining: int | None = None
         self.total_wait = 0.0
+        self.stop_signal: int | None = None
+        self.sleeping = False
 
     def defer(self, seconds: float, reason: str) -> None:
         """Hold the next request for ``seconds`` from now, for ``reason``.
@@ -83,6 +87,28 @@ class RequestPacer:
         if until >= self.not_before:
             self.not_before = until
             self.not_before_reason = reason
+
+    def request_stop(self, signum: int) -> None:
+        """Stop the run at the next point where its output is whole.
+
+        Called from a signal handler. A wait before a request is such a point, so
+        a pacer that is sleeping stops at once.
+
+        Raises:
+            RunStoppedError: If the pacer is sleeping.
+        """
+        self.stop_signal = signum
+        if self.sleeping:
+            raise RunStoppedError(signum)
+
+    def check_stop(self) -> None:
+        """Raise if a stop was requested.
+
+        Raises:
+            RunStoppedError: If a SIGTERM or SIGINT arrived.
+        """
+        if self.stop_signal is not None:
+            raise RunStoppedError(self.stop_signal)
 
     def observe(self, remaining_header: str | None) -> None:
         """Record Zendesk's ``X-Rate-Limit-Remaining`` header of a response."""
@@ -97,6 +123,7 @@ class RequestPacer:
         Returns:
             The seconds waited.
         """
+        self.check_stop()
         now = self.clock.time()
         while self.sent and self.sent[0] <= now - WINDOW_SECONDS:
             self.sent.popleft()
@@ -107,7 +134,11 @@ class RequestPacer:
             self.logger.warning(
                 "Waiting %.1f s before the next request: %s", waited, reason
             )
-            self.clock.sleep(waited)
+            self.sleeping = True
+            try:
+                self.clock.sleep(waited)
+            finally:
+                self.sleeping = False
             self.total_wait += waited
         elif reason:
             self.logger.warning("Sending the next request at once: %s", reason)

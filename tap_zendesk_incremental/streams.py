@@ -389,3 +389,4 @@ class TicketsStream(ZendeskStream):
             state["replication_key_value"] = value
         self.state_manager.is_flushed = False
         self._write_state_message()
+        self.pacer.check_stop()

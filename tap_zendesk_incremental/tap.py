@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import typing as t
 
@@ -16,13 +17,19 @@ from singer_sdk.helpers.capabilities import (
 from typing_extensions import override
 
 from tap_zendesk_incremental import settings
-from tap_zendesk_incremental.errors import ZendeskTapError
+from tap_zendesk_incremental.errors import (
+    OutputClosedError,
+    RunStoppedError,
+    ZendeskTapError,
+)
 from tap_zendesk_incremental.output import BufferedSingerWriter
 from tap_zendesk_incremental.sideloads import SIDELOAD_STREAM_TYPES
 from tap_zendesk_incremental.streams import TicketsStream
 from tap_zendesk_incremental.ticket_fields import TicketFieldsStream
 
 if t.TYPE_CHECKING:
+    from types import FrameType
+
     from tap_zendesk_incremental.auth import ZendeskAuth
     from tap_zendesk_incremental.pacing import RequestPacer
 
@@ -116,7 +123,23 @@ class TapZendeskIncremental(Tap):
             sys.exit(1)
         except ZendeskTapError as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400
-            sys.exit(1)
+            if isinstance(exc, OutputClosedError):
+                # Python would fail again flushing stdout at exit.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(getattr(exc, "exit_status", 1))
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """Stop at the next point where the output is whole, not in the handler.
+
+        The SDK's handler writes a STATE message and exits from inside the signal
+        handler, which can interrupt a write to stdout halfway through a line.
+        """
+        self.logger.info("Received signal %d; stopping after the current step", signum)
+        if self.pacer is None:
+            raise RunStoppedError(signum)
+        self.pacer.request_stop(signum)
 
 
 if __name__ == "__main__":
