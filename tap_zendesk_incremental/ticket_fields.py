@@ -7,7 +7,7 @@ each id its title, type and options, so a query can name the fields.
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from singer_sdk import typing as th
 from typing_extensions import override
@@ -167,24 +167,31 @@ class TicketFieldsStream(ZendeskStream):
     def next_page_url(self, body: dict, url: str) -> str | None:
         """Return the URL of the page after ``body``, or None after the last page.
 
-        Follows ``links.next`` while ``meta.has_more`` is true.
+        Follows ``links.next`` while ``meta.has_more`` is true (cursor
+        pagination). An answer in offset pagination, without ``meta``, names its
+        next page in ``next_page``, null on the last page.
 
         Raises:
             ExportShapeError: If more pages are announced without a link, or the
                 link points away from the configured host.
         """
         meta = body.get("meta")
-        has_more = isinstance(meta, dict) and meta.get("has_more") is True
-        if not has_more:
-            return None
-        links = body.get("links")
-        next_url = links.get("next") if isinstance(links, dict) else None
-        if not isinstance(next_url, str) or not next_url:
-            msg = (
-                f"Zendesk's answer to {safe_url(url)} sets `meta.has_more` but has "
-                "no `links.next`; stopping rather than skipping fields."
-            )
-            raise ExportShapeError(msg)
+        if isinstance(meta, dict):
+            if meta.get("has_more") is not True:
+                return None
+            links = body.get("links")
+            next_url = links.get("next") if isinstance(links, dict) else None
+            if not isinstance(next_url, str) or not next_url:
+                msg = (
+                    f"Zendesk's answer to {safe_url(url)} sets `meta.has_more` but "
+                    "has no `links.next`; stopping rather than skipping fields."
+                )
+                raise ExportShapeError(msg)
+        else:
+            next_url = body.get("next_page")
+            if not isinstance(next_url, str) or not next_url:
+                return None
+        next_url = urljoin(url, next_url)
         if origin(next_url) != origin(self.url_base):
             msg = (
                 f"Zendesk's ticket fields link points at {urlsplit(next_url).netloc}, "

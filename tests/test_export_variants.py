@@ -261,3 +261,25 @@ def test_next_page_keeps_request_parameters():
         assert query["per_page"] == "3"
         assert query["exclude_deleted"] == "true"
         assert query["support_type_scope"] == "all"
+
+
+def test_ticket_fields_offset_pagination():
+    fields = [{"id": 360000 + i, "title": f"Field {i}"} for i in range(250)]
+
+    def respond(path, query):
+        if not path.startswith("/api/v2/ticket_fields"):
+            return 200, page([], None, end_of_stream=True)
+        number = int(query.get("page", "1"))
+        chunk = fields[(number - 1) * 100 : number * 100]
+        following = f"/api/v2/ticket_fields.json?page={number + 1}"
+        return 200, {
+            "ticket_fields": chunk,
+            "next_page": following if number < 3 else None,
+            "count": len(fields),
+        }
+
+    with ScriptedServer(respond) as server:
+        config = make_config(server.url)
+        run = run_in_process(config, catalog=catalog_selecting(config, "ticket_fields"))
+
+    assert [r["id"] for r in run.records("ticket_fields")] == [f["id"] for f in fields]
