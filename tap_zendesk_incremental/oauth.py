@@ -21,6 +21,7 @@ import requests
 from tap_zendesk_incremental import pacing
 from tap_zendesk_incremental.auth import ZendeskAuth
 from tap_zendesk_incremental.errors import CredentialsError
+from tap_zendesk_incremental.responses import parse_retry_after
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -28,6 +29,7 @@ if t.TYPE_CHECKING:
 TOKEN_PATH = "/oauth/tokens"  # noqa: S105 (a URL path, not a secret)
 RENEW_MARGIN_SECONDS = 60.0
 TOKEN_TRIES = 3
+BACKOFF_MAX_SECONDS = 60.0
 _CLIENT_SETTINGS = "`oauth_client_id` and `oauth_client_secret`"
 
 
@@ -52,6 +54,7 @@ class OAuthAuth(ZendeskAuth):
         refresh_token: str | None = None,
         token_file: str | None = None,
         logger: logging.Logger | None = None,
+        max_tries: int = TOKEN_TRIES,
     ) -> None:
         """Prepare the grant; no request is sent until the first API request.
 
@@ -69,6 +72,7 @@ class OAuthAuth(ZendeskAuth):
         self._client_secret = client_secret
         self._session = session
         self._timeout = timeout
+        self._max_tries = max(max_tries, 1)
         self._token_file = Path(token_file) if token_file and refresh_token else None
         self._refresh_token: str | None = None
         self._refresh_source = "the configured `oauth_refresh_token`"
@@ -138,9 +142,14 @@ class OAuthAuth(ZendeskAuth):
         )
 
     def _post_token_request(self, payload: Mapping[str, str]) -> dict:
+        """Send a token request, retrying connection errors, 429 and 5xx.
+
+        Retries honour ``Retry-After`` and otherwise back off exponentially, up to
+        the same number of tries as API requests.
+        """
         grant = payload["grant_type"]
-        for attempt in range(1, TOKEN_TRIES + 1):
-            wait = 2.0**attempt
+        for attempt in range(1, self._max_tries + 1):
+            backoff_wait = min(BACKOFF_MAX_SECONDS, 2.0**attempt)
             try:
                 response = self._session.post(
                     self._token_url,
@@ -149,20 +158,31 @@ class OAuthAuth(ZendeskAuth):
                     allow_redirects=False,
                 )
             except requests.exceptions.RequestException as exc:
-                if attempt == TOKEN_TRIES:
+                if attempt == self._max_tries:
                     msg = (
                         f"Connection to {self._token_url} failed for the OAuth "
-                        f"{grant} grant after {TOKEN_TRIES} tries "
+                        f"{grant} grant after {attempt} tries "
                         f"({type(exc).__name__}): check `subdomain`, `api_url` and "
                         "the network."
                     )
                     raise CredentialsError(msg) from None
-                self._log_retry(grant, type(exc).__name__, wait)
+                self._log_retry(grant, type(exc).__name__, backoff_wait)
                 continue
-            if _is_transient(response.status_code) and attempt < TOKEN_TRIES:
-                self._log_retry(grant, f"HTTP {response.status_code}", wait)
-                continue
-            return self._token_body(response, grant)
+            if not _is_transient(response.status_code):
+                return self._token_body(response, grant)
+            if attempt == self._max_tries:
+                msg = (
+                    f"Zendesk's token endpoint {self._token_url} answered HTTP "
+                    f"{response.status_code} to the OAuth {grant} grant {attempt} "
+                    "times; it did not reject the credentials. The last STATE "
+                    "message is exact: run again later."
+                )
+                raise CredentialsError(msg)
+            retry_after = parse_retry_after(
+                response.headers.get("Retry-After"), pacing.CLOCK.time()
+            )
+            wait = backoff_wait if retry_after is None else retry_after
+            self._log_retry(grant, f"HTTP {response.status_code}", wait)
         raise AssertionError  # pragma: no cover
 
     def _log_retry(self, grant: str, failure: str, wait: float) -> None:
@@ -374,4 +394,5 @@ def build_oauth(
         refresh_token=refresh or None,
         token_file=config.get("oauth_refresh_token_file") or None,
         logger=logger,
+        max_tries=int(config.get("max_retries", 8)) + 1,
     )

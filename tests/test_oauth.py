@@ -263,6 +263,7 @@ class StubSession:
     def __init__(self, *outcomes: tuple[int, dict] | Exception) -> None:
         self.outcomes = list(outcomes)
         self.posts: list[dict] = []
+        self.retry_after: str | None = None
 
     def post(self, url: str, **kwargs) -> requests.Response:
         self.posts.append({"url": url, **kwargs})
@@ -273,6 +274,8 @@ class StubSession:
         response = requests.Response()
         response.status_code = status
         response._content = requests.compat.json.dumps(body).encode()  # noqa: SLF001
+        if self.retry_after is not None:
+            response.headers["Retry-After"] = self.retry_after
         return response
 
 
@@ -347,3 +350,27 @@ def test_invalid_expires_in_never_expires(clock):
     clock.advance(10 * 86_400)
     assert auth.authorization() == "Bearer only"
     assert len(session.posts) == 1
+
+
+def test_token_retry_honours_retry_after(clock):
+    session = StubSession((429, {}), (503, {}), token("fresh"))
+    session.retry_after = "7"
+    auth = OAuthAuth(
+        "https://acme.zendesk.com",
+        CLIENT_ID,
+        CLIENT_SECRET,
+        session=session,  # type: ignore[arg-type]
+        timeout=5,
+        max_tries=5,
+    )
+    started = clock.time()
+
+    assert auth.authorization() == "Bearer fresh"
+    assert clock.time() - started == 7 + 7
+
+
+def test_token_endpoint_down_is_not_a_credentials_problem(clock):
+    auth = stub_auth(StubSession(*[(503, {})] * oauth.TOKEN_TRIES))
+
+    with pytest.raises(CredentialsError, match="did not reject the credentials"):
+        auth.authorization()
