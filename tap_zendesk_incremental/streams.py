@@ -68,7 +68,7 @@ class TicketsStream(ZendeskStream):
     with the tickets at the bookmark's second again, which targets merge on ``id``.
     Within a run, the copies Zendesk repeats at page boundaries are dropped.
 
-    When more tickets than a page holds share one second, the time-based export
+    When more tickets share one second than fit on a page, the time-based export
     cannot get past it (``end_time`` equals ``start_time``); the stream then reads
     that second through the cursor-based export and continues after it.
     """
@@ -159,7 +159,7 @@ class TicketsStream(ZendeskStream):
 
             if page_end <= start_time:
                 # The export cannot get past this second. A page that grew past
-                # per_page already holds every ticket of it; otherwise the cursor
+                # per_page already contains every ticket of it; otherwise the cursor
                 # export reads the second.
                 if len(page.tickets) <= per_page:
                     yield from self.read_second(start_time, boundary, end_time)
@@ -330,7 +330,7 @@ class TicketsStream(ZendeskStream):
         if end_time is not None and second >= end_time:
             return
         self.logger.info(
-            "More tickets share generated_timestamp %s than a page holds; reading "
+            "More tickets share generated_timestamp %s than fit on a page; reading "
             "that second through the cursor-based export",
             second,
         )

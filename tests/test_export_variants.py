@@ -1,4 +1,4 @@
-"""Export answers that Zendesk documents or allows, served by a scripted server."""
+"""Export responses that Zendesk documents or allows, from a scripted server."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_undeclared_fields_kept_and_logged(caplog):
 
 
 def test_grown_page_continues_next_second():
-    """A page that grew past per_page holds its whole second: no cursor request."""
+    """A page that grew past per_page contains its whole second: no cursor request."""
     crowded = [ticket(10 + i, DAY_AGO + 5) for i in range(5)]
     after = [ticket(30, DAY_AGO + 9)]
 
