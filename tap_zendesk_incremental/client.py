@@ -58,7 +58,7 @@ class ZendeskStream(FastRecordStream, RESTStream):
     """A Zendesk Support API stream.
 
     Every request goes through one :class:`~tap_zendesk_incremental.pacing.RequestPacer`
-    shared by the tap's streams, so the per-minute limit holds across them and every
+    shared by the tap's streams, so the per-minute limit applies across them and every
     wait is logged. Retries (429, 5xx, connection errors, timeouts, cut-off bodies)
     use the backoff hooks; :meth:`validate_response` only classifies responses.
     """
@@ -154,7 +154,7 @@ class ZendeskStream(FastRecordStream, RESTStream):
         """Send one GET to Zendesk with retries and return the decoded JSON object.
 
         Raises:
-            CaughtUpError: If Zendesk answered that ``start_time`` is too recent.
+            CaughtUpError: If Zendesk rejected ``start_time`` as too recent.
             ZendeskAPIError: If the retries ran out.
         """
         request = self.build_prepared_request(

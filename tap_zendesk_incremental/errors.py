@@ -10,7 +10,7 @@ class ZendeskTapError(Exception):
 
 
 class ZendeskAPIError(ZendeskTapError):
-    """Zendesk answered with an error that retrying cannot fix."""
+    """Zendesk returned an error that retrying cannot fix."""
 
 
 class ExportShapeError(ZendeskTapError):

@@ -51,7 +51,7 @@ CLOCK: Clock = SystemClock()
 
 
 class RequestPacer:
-    """Spaces requests to stay within a per-minute limit and holds retry waits.
+    """Spaces requests to stay within a per-minute limit and delays retries.
 
     The pacer keeps the send times of the requests in the last minute. Before a
     request it waits until the oldest of them leaves the window when the window

@@ -5,7 +5,7 @@ targets map to BIGINT (without the ``maximum``, target-duckdb picks HUGEINT).
 Fields whose shape varies between tickets keep every documented shape.
 
 Lists are declared as arrays without ``items``, with the item type in their
-description, so that SQL targets store each list as one JSON(B) value: given
+description, so that SQL targets store each list as one JSON(B) value. Given
 ``items``, target-postgres makes a PostgreSQL array column instead (``bigint[]``,
 ``jsonb[]``), which JSON functions cannot read directly.
 """
@@ -57,7 +57,7 @@ SATISFACTION_RATING = th.ObjectType(
     additional_properties=True,
 )
 
-#: How the ticket was created. ``channel`` is usually a name and sometimes a
+#: The channel that created the ticket. ``channel`` is usually a name and sometimes a
 #: number; ``source.from`` and ``source.to`` differ by channel.
 VIA = th.ObjectType(
     th.Property("channel", th.CustomType({"type": ["string", "integer", "null"]})),

@@ -189,7 +189,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.NumberType,
         default=300,
         title="Request Timeout",
-        description="Seconds to wait for Zendesk to answer one request.",
+        description="Seconds to wait for Zendesk's response to one request.",
     ),
     th.Property(
         "user_agent",

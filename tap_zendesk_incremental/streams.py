@@ -69,8 +69,8 @@ class TicketsStream(ZendeskStream):
     Within a run, the copies Zendesk repeats at page boundaries are dropped.
 
     When more tickets share one second than fit on a page, the time-based export
-    cannot get past it (``end_time`` equals ``start_time``); the stream then reads
-    that second through the cursor-based export and continues after it.
+    cannot get past it, because ``end_time`` equals ``start_time``. The stream then
+    reads that second through the cursor-based export and continues after it.
     """
 
     name = "tickets"
@@ -244,10 +244,10 @@ class TicketsStream(ZendeskStream):
             raise InvalidStateError(msg)
         if not is_int(value):
             # The SDK reads state numbers as Decimal: show 1.5, not Decimal('1.5').
-            shown = repr(value) if isinstance(value, str) else value
+            value_text = repr(value) if isinstance(value, str) else value
             msg = (
                 f"Invalid bookmark for stream '{stream.name}': replication_key_value "
-                f"{shown} is not an integer epoch time in seconds. {reset}"
+                f"{value_text} is not an integer epoch time in seconds. {reset}"
             )
             raise InvalidStateError(msg)
         if value > now:

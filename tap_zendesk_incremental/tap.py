@@ -40,7 +40,7 @@ class _ReportedErrorFilter(logging.Filter):
     """Drops the SDK's generic sync error line for errors the tap reports itself.
 
     The tap logs a :class:`ZendeskTapError` as one ERROR line naming the cause and
-    the fix; the SDK's extra line would only repeat that the sync failed.
+    the fix. The SDK's extra line would only repeat that the sync failed.
     """
 
     @override
@@ -108,10 +108,10 @@ class TapZendeskIncremental(Tap):
     @override
     @classmethod
     def invoke(cls, **kwargs: t.Any) -> None:  # type: ignore[override]
-        """Run the tap; a known failure ends with one ERROR line and exit status 1."""
+        """Run the tap; a known failure ends with one ERROR line and non-zero exit."""
         reported = _ReportedErrorFilter()
-        # The SDK logs that line from the stream's child logger, which a filter on
-        # the tap's logger never sees, so the filter goes on the root handlers.
+        # The SDK logs that line from the stream's child logger, whose records never
+        # pass a filter on the tap's logger, so the filter goes on the root handlers.
         for handler in logging.getLogger().handlers:
             handler.addFilter(reported)
         try:

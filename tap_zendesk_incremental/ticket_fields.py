@@ -24,7 +24,7 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
 
-#: Fields per page. Zendesk's API reference (Pagination) says that most endpoints
+#: Fields per page. Per Zendesk's API reference (Pagination), most endpoints
 #: accept a ``page[size]`` of at most 100.
 PAGE_SIZE = 100
 
@@ -168,7 +168,7 @@ class TicketFieldsStream(ZendeskStream):
         """Return the URL of the page after ``body``, or None after the last page.
 
         Follows ``links.next`` while ``meta.has_more`` is true (cursor
-        pagination). An answer in offset pagination, without ``meta``, names its
+        pagination). A response in offset pagination, without ``meta``, names its
         next page in ``next_page``, null on the last page.
 
         Raises:

@@ -1,4 +1,4 @@
-"""A loopback HTTP server whose answers a test scripts, for response shapes that
+"""A loopback HTTP server whose responses a test scripts, for response shapes that
 Zendesk documents or allows but the fake account does not produce."""
 
 from __future__ import annotations

@@ -168,7 +168,7 @@ def test_malformed_cursor_page_stops_run(servers, clock):
 
 
 def test_too_recent_in_cursor_read(servers, clock):
-    """A too-recent answer while reading a crowded second keeps its bookmark."""
+    """A too-recent response while reading a crowded second keeps its bookmark."""
     account, seconds, crowded = crowded_account(clock, "middle")
     server = servers.start(account, same_second="stall")
     # Requests 1 to 3 are time-based pages, 4 the first cursor page.
@@ -339,7 +339,7 @@ INVALID_BOOKMARKS = {
 
 @pytest.mark.parametrize("case", INVALID_BOOKMARKS.values(), ids=INVALID_BOOKMARKS)
 def test_invalid_bookmark_rejected(servers, clock, tmp_path, case):
-    value, shown = case
+    value, expected_text = case
     if value == "future":
         value = int(time.time()) + 86_400
     server = servers.start(spaced_account(clock.time(), 20))
@@ -357,6 +357,6 @@ def test_invalid_bookmark_rejected(servers, clock, tmp_path, case):
     assert len(error_lines) == 1, error_lines
     line = error_lines[0]
     assert "Invalid bookmark for stream 'tickets'" in line
-    assert shown in line
+    assert expected_text in line
     assert "meltano state clear" in line
     assert "Traceback" not in run.stderr

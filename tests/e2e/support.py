@@ -164,8 +164,8 @@ class PausingServer(AdminClient):
     def _hold(self, _server: FakeZendesk, _number: int) -> None:
         with self._lock:
             self._requests += 1
-            held = self._limit is not None and self._requests > self._limit
-        if held:
+            must_wait = self._limit is not None and self._requests > self._limit
+        if must_wait:
             self._resumed.wait(timeout=120)
 
     def pause_after(self, requests: int) -> None:

@@ -150,7 +150,7 @@ def test_killed_run_resumes(postgres: Postgres, start_server, make_meltano):
     meltano.run(*PIPELINE)
     stored = bookmark(meltano.state(STATE_ID))
     # Three seconds of up to 50 changes each (a ticket may change twice), so
-    # that an export page holds about 50 and the kill comes before the last one.
+    # that an export page contains about 50 and the kill comes before the last one.
     changed: set[int] = set()
     for _ in range(3):
         changed.update(server.update(50))
